@@ -1,0 +1,27 @@
+using JasperFx.Events;
+using JasperFx.Events.Projections;
+using Marten;
+using Participation.Domain.Campaigns;
+using Participation.Domain.Participations;
+
+namespace Participation.Domain;
+
+public static class MartenConfiguration
+{
+    /// <summary>The event store and documents of the participation domain.</summary>
+    public static StoreOptions ConfigureParticipation(this StoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+
+        // Streams are keyed "participation:{campaignId}:{sub}" (ParticipationStreamKey).
+        options.Events.StreamIdentity = StreamIdentity.AsString;
+        options.Events.AddEventType<ParticipationAccepted>();
+        options.Events.AddEventType<ParticipationRejected>();
+
+        // The participant's history is written in the same transaction as its events.
+        options.Projections.Snapshot<ParticipantHistory>(SnapshotLifecycle.Inline);
+
+        options.Schema.For<Campaign>().Identity(x => x.Id);
+        return options;
+    }
+}

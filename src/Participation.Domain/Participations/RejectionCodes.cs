@@ -1,0 +1,8 @@
+namespace Participation.Domain.Participations;
+
+/// <summary>The 403 codes of DESIGN.md that come from the participant's history and the campaign's rules.</summary>
+public static class RejectionCodes
+{
+    public const string ParticipantNotAllowed = "participant_not_allowed";
+    public const string ParticipationLimitReached = "participation_limit_reached";
+}

@@ -1,0 +1,20 @@
+# syntax=docker/dockerfile:1
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /source
+COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
+COPY src/Participation.Domain/Participation.Domain.csproj src/Participation.Domain/
+COPY src/Participation.Api/Participation.Api.csproj src/Participation.Api/
+RUN dotnet restore src/Participation.Api/Participation.Api.csproj
+COPY src/ src/
+RUN dotnet publish src/Participation.Api/Participation.Api.csproj -c Release --no-restore -o /app /p:UseAppHost=false
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+WORKDIR /app
+COPY --from=build /app .
+ENV ASPNETCORE_URLS=http://+:8080 \
+    ASPNETCORE_ENVIRONMENT=Production \
+    DOTNET_gcServer=1
+EXPOSE 8080
+# The image's unprivileged user.
+USER $APP_UID
+ENTRYPOINT ["dotnet", "Participation.Api.dll"]

@@ -1,0 +1,146 @@
+using Marten;
+using Participation.Api.Hosting;
+
+namespace Participation.Api.Accounts;
+
+public sealed record AccountRequest
+{
+    public string? Name { get; init; }
+}
+
+public sealed record AccountResponse(string Id, string Name, bool SecureTokenConfigured, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static AccountResponse From(Account account) =>
+        new(account.Id, account.Name, account.SecureToken is not null, account.CreatedAt, account.UpdatedAt);
+}
+
+/// <summary>What <c>GET /secure-token</c> shows: everything but secret values.</summary>
+public sealed record SecureTokenResponse(
+    TokenMethod Method,
+    IReadOnlyList<string> Algorithms,
+    IReadOnlyList<RedactedSecret>? Secrets,
+    IReadOnlyList<PublicKeyEntry>? PublicKeys,
+    string? Issuer,
+    string? Audience,
+    int ClockSkewSeconds,
+    bool RequireExpiration,
+    int? MaxTokenAgeSeconds,
+    TokenEncryption Encryption,
+    long Version)
+{
+    public const string Redacted = "<redacted>";
+
+    public static SecureTokenResponse From(SecureTokenSettings settings, long version) => new(
+        settings.Method,
+        settings.Algorithms,
+        settings.Method == TokenMethod.Hmac ? [.. settings.Secrets.Select(s => new RedactedSecret(s.Kid, Redacted))] : null,
+        settings.Method == TokenMethod.PublicKey ? settings.PublicKeys : null,
+        settings.Issuer,
+        settings.Audience,
+        settings.ClockSkewSeconds,
+        settings.RequireExpiration,
+        settings.MaxTokenAgeSeconds,
+        settings.Encryption,
+        version);
+}
+
+public sealed record RedactedSecret(string? Kid, string Secret);
+
+public static class AccountEndpoints
+{
+    public static RouteGroupBuilder MapAccountEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/accounts").WithTags("Accounts").AddEndpointFilter<RequireApiKey>();
+        group.MapPut("/{accountId}", PutAccount).WithName("PutAccount");
+        group.MapGet("/{accountId}", GetAccount).WithName("GetAccount");
+        group.MapPut("/{accountId}/secure-token", PutSecureToken).WithName("PutSecureToken");
+        group.MapGet("/{accountId}/secure-token", GetSecureToken).WithName("GetSecureToken");
+        return group;
+    }
+
+    private static async Task<IResult> PutAccount(string accountId, HttpRequest request, IDocumentSession session, TimeProvider time, CancellationToken ct)
+    {
+        if (!Identifiers.IsValid(accountId))
+        {
+            return Problems.Validation(new Dictionary<string, string[]> { ["accountId"] = ["Must match [A-Za-z0-9_-]{1,64}."] });
+        }
+
+        var (body, problem) = await JsonBody.ReadAsync<AccountRequest>(request, ct);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (body!.Name is not { Length: > 0 and <= 200 } name || name.Any(char.IsControl))
+        {
+            return Problems.Validation(new Dictionary<string, string[]> { ["name"] = ["Required: 1 to 200 characters without control characters."] });
+        }
+
+        var now = time.GetUtcNow();
+        var existing = await session.LoadAsync<Account>(accountId, ct);
+        var account = existing is null
+            ? new Account { Id = accountId, Name = name, CreatedAt = now, UpdatedAt = now }
+            : existing with { Name = name, UpdatedAt = now };
+        session.Store(account);
+        await session.SaveChangesAsync(ct);
+
+        var response = AccountResponse.From(account);
+        return existing is null
+            ? TypedResults.Created($"/v1/accounts/{accountId}", response)
+            : TypedResults.Ok(response);
+    }
+
+    private static async Task<IResult> GetAccount(string accountId, IQuerySession session, CancellationToken ct)
+    {
+        var account = Identifiers.IsValid(accountId) ? await session.LoadAsync<Account>(accountId, ct) : null;
+        return account is null ? AccountNotFound() : TypedResults.Ok(AccountResponse.From(account));
+    }
+
+    private static async Task<IResult> PutSecureToken(
+        string accountId, HttpRequest request, IDocumentSession session, TimeProvider time, CancellationToken ct)
+    {
+        var account = Identifiers.IsValid(accountId) ? await session.LoadAsync<Account>(accountId, ct) : null;
+        if (account is null)
+        {
+            return AccountNotFound();
+        }
+
+        var (body, problem) = await JsonBody.ReadAsync<SecureTokenRequest>(request, ct);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var (settings, errors) = SecureTokenRequestValidator.Validate(body!);
+        if (settings is null)
+        {
+            return Problems.Validation(errors);
+        }
+
+        var updated = account with
+        {
+            SecureToken = settings,
+            SettingsVersion = account.SettingsVersion + 1,
+            UpdatedAt = time.GetUtcNow(),
+        };
+        session.Store(updated);
+        await session.SaveChangesAsync(ct);
+        return TypedResults.Ok(SecureTokenResponse.From(settings, updated.SettingsVersion));
+    }
+
+    private static async Task<IResult> GetSecureToken(string accountId, IQuerySession session, CancellationToken ct)
+    {
+        var account = Identifiers.IsValid(accountId) ? await session.LoadAsync<Account>(accountId, ct) : null;
+        if (account is null)
+        {
+            return AccountNotFound();
+        }
+
+        return account.SecureToken is null
+            ? Problems.Create(StatusCodes.Status404NotFound, Problems.NotFound, "This account has no secure token settings yet.")
+            : TypedResults.Ok(SecureTokenResponse.From(account.SecureToken, account.SettingsVersion));
+    }
+
+    internal static IResult AccountNotFound() =>
+        Problems.Create(StatusCodes.Status404NotFound, Problems.AccountNotFound, "No such account.");
+}

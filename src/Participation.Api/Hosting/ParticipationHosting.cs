@@ -1,0 +1,134 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using JasperFx;
+using JasperFx.CodeGeneration;
+using Marten;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Participation.Api.Accounts;
+using Participation.Api.Auth;
+using Participation.Api.Campaigns;
+using Participation.Api.Hosting.Database;
+using Participation.Api.Participations;
+using Participation.Domain;
+using Weasel.Core;
+using Wolverine;
+using Wolverine.ErrorHandling;
+using Wolverine.Marten;
+
+namespace Participation.Api.Hosting;
+
+public static class ParticipationHosting
+{
+    public const string ConnectionStringName = "Marten";
+    public const string SchemaName = "participation";
+
+    /// <summary>Everything the service needs: database (configured or embedded), Marten, Wolverine, token checks, problems.</summary>
+    public static async Task AddParticipationAsync(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+
+        services.Configure<ParticipationOptions>(builder.Configuration.GetSection(ParticipationOptions.Section));
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<AdminKey>();
+        services.AddSingleton<SecureTokenValidator>();
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ExceptionProblems>();
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+        });
+
+        // A token may come in the query string: let the service answer token_too_large itself instead of Kestrel's bare 414.
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestLineSize = 64 * 1024;
+            k.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
+            k.Limits.MaxRequestBodySize = 1024 * 1024;
+            k.AddServerHeader = false;
+        });
+
+        // Wolverine logs every failed attempt of a message under the message's type name, at Error. For participations
+        // those are the expected creation races it retries; what finally fails reaches ExceptionProblems, which logs it.
+        builder.Logging.AddFilter(typeof(Domain.Participations.ParticipationRequested).FullName, LogLevel.Critical);
+
+        var connectionString = await ResolveDatabaseAsync(builder);
+
+        services.AddMarten(options =>
+            {
+                options.Connection(connectionString);
+                options.DatabaseSchemaName = SchemaName;
+                options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
+                options.ConfigureParticipation();
+                options.Schema.For<Account>().Identity(x => x.Id);
+                options.Projections.Errors.SkipApplyErrors = false;
+                options.Projections.Errors.SkipSerializationErrors = false;
+                options.Projections.Errors.SkipUnknownEvents = false;
+            })
+            .UseLightweightSessions()
+            .ApplyAllDatabaseChangesOnStartup()
+            .IntegrateWithWolverine();
+
+        builder.Host.UseWolverine(options =>
+        {
+            options.ApplicationAssembly = typeof(ParticipationHosting).Assembly;
+            options.UseRuntimeCompilation();
+            options.CodeGeneration.TypeLoadMode = TypeLoadMode.Dynamic;
+            options.Policies.AutoApplyTransactions();
+
+            // Requests of one participant queue on the stream's row lock (ParticipationRequestedHandler). What is left
+            // to retry: two first participations colliding on the stream's creation, or a version check that failed
+            // anyway; each is decided again on a fresh read after a short jittered cooldown.
+            options.Policies.OnException<ConcurrencyException>()
+                .Or<Marten.Exceptions.ExistingStreamIdCollisionException>()
+                .RetryWithCooldown(RetryDelays());
+        });
+
+        if (builder.Environment.IsDevelopment())
+        {
+            services.AddHostedService<DemoSeeder>();
+        }
+    }
+
+    public static WebApplication UseParticipation(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapAccountEndpoints();
+        app.MapCampaignEndpoints();
+        app.MapParticipationEndpoints();
+        return app;
+    }
+
+    private static TimeSpan[] RetryDelays()
+    {
+        var delays = new TimeSpan[20];
+        for (var i = 0; i < delays.Length; i++)
+        {
+            delays[i] = TimeSpan.FromMilliseconds(1 + Random.Shared.Next(0, 5 + (5 * i)));
+        }
+
+        return delays;
+    }
+
+    private static async Task<string> ResolveDatabaseAsync(WebApplicationBuilder builder)
+    {
+        using var loggerFactory = LoggerFactory.Create(logging => logging.AddConsole());
+        var logger = loggerFactory.CreateLogger("Participation.Database");
+        var (connectionString, server) = await DatabaseLocator.ResolveAsync(
+            builder.Configuration, builder.Environment.ContentRootPath, logger, CancellationToken.None);
+        if (server is not null)
+        {
+            // Registered first so that it stops last, after Wolverine and Marten let go of their connections.
+            builder.Services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(new LocalDatabaseLifetime(server)));
+        }
+
+        return connectionString;
+    }
+}

@@ -1,0 +1,205 @@
+using Marten;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Http.Features;
+using Participation.Api.Accounts;
+using Participation.Api.Auth;
+using Participation.Api.Campaigns;
+using Participation.Api.Hosting;
+using Participation.Domain.Campaigns;
+using Participation.Domain.Participations;
+using Wolverine;
+
+namespace Participation.Api.Participations;
+
+public sealed record GiftResponse(string? Label, bool? Cw);
+
+/// <summary>The 201 body of DESIGN.md.</summary>
+public sealed record ParticipationResponse(
+    Guid ParticipationId, string CampaignId, string Sub, int Number, int Limit, int Remaining, bool CanWin, GiftResponse? Gift);
+
+public sealed record ParticipationItem(int Number, Guid ParticipationId, DateTimeOffset At, string? Jti, DateTimeOffset? Iat);
+
+public sealed record ParticipantHistoryResponse(
+    string CampaignId,
+    string Sub,
+    int Accepted,
+    int Limit,
+    int Remaining,
+    IReadOnlyList<ParticipationItem> Participations,
+    IReadOnlyList<RejectionEntry> Rejections);
+
+public static class ParticipationEndpoints
+{
+    /// <summary>Bodies of the hot path carry one token (8 KiB at most, more when form-encoded): anything larger is refused unread.</summary>
+    public const long MaxBodyBytes = 64 * 1024;
+
+    public static IEndpointRouteBuilder MapParticipationEndpoints(this IEndpointRouteBuilder app)
+    {
+        var open = app.MapGroup("/v1/campaigns").WithTags("Participations");
+        open.MapPost("/{campaignId}/participations", Participate)
+            .WithName("Participate")
+            .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
+            .DisableAntiforgery();
+
+        var managed = app.MapGroup("/v1/campaigns").WithTags("Participants").AddEndpointFilter<RequireApiKey>();
+        managed.MapGet("/{campaignId}/participants/{**sub}", GetParticipant).WithName("GetParticipant");
+        return app;
+    }
+
+    private static async Task<IResult> Participate(
+        string campaignId,
+        HttpContext http,
+        IQuerySession session,
+        SecureTokenValidator validator,
+        IMessageBus bus,
+        TimeProvider time,
+        CancellationToken ct)
+    {
+        var (token, problem) = await TokenExtraction.ExtractAsync(http.Request, ct);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var campaign = Identifiers.IsValid(campaignId) ? await session.LoadAsync<Campaign>(campaignId, ct) : null;
+        if (campaign is null)
+        {
+            return CampaignEndpoints.CampaignNotFound();
+        }
+
+        var account = await session.LoadAsync<Account>(campaign.AccountId, ct);
+        if (account?.SecureToken is null)
+        {
+            return Problems.Create(StatusCodes.Status401Unauthorized, TokenErrorCodes.KeyNotFound,
+                "The campaign's account has no secure token settings yet.");
+        }
+
+        var (verified, error) = await validator.ValidateAsync(token!, account.Id, account.SettingsVersion, account.SecureToken, ct);
+        if (error is not null)
+        {
+            return Problems.Create(StatusCodes.Status401Unauthorized, error.Code, error.Detail);
+        }
+
+        if (!string.Equals(verified!.CampaignId, campaign.Id, StringComparison.Ordinal))
+        {
+            return Problems.Create(StatusCodes.Status403Forbidden, Problems.TokenCampaignMismatch,
+                "The token was issued for another campaign.");
+        }
+
+        var command = new ParticipationRequested(
+            ParticipationStreamKey.For(campaign.Id, verified.Sub),
+            Guid.CreateVersion7(),
+            campaign.Id,
+            verified.Sub,
+            verified.ReplayKey,
+            verified.Jti,
+            verified.IssuedAt,
+            verified.Limit,
+            verified.Gift,
+            verified.PersonalData,
+            campaign.Rules,
+            time.GetUtcNow());
+
+        var decision = await bus.InvokeAsync<ParticipationDecision>(command, ct);
+        return decision switch
+        {
+            ParticipationGranted g => TypedResults.Created(
+                ParticipantLocation(g.CampaignId, g.Sub),
+                new ParticipationResponse(
+                    g.ParticipationId, g.CampaignId, g.Sub, g.Number, g.Limit, g.Remaining, g.CanWin,
+                    g.Gift is null ? null : new GiftResponse(g.Gift.Label, g.Gift.CanWin))),
+            ParticipationRefused r => Refused(http, r),
+            ParticipationReplayed p => Problems.Create(StatusCodes.Status409Conflict, Problems.TokenReplayed,
+                "This token was already used: participationId and number identify the participation it gave.",
+                new Dictionary<string, object?> { ["participationId"] = p.ParticipationId, ["number"] = p.Number }),
+            _ => throw new InvalidOperationException("Unknown participation decision."),
+        };
+    }
+
+    private static IResult Refused(HttpContext http, ParticipationRefused refused)
+    {
+        if (refused.RetryAfter is { } retryAfter)
+        {
+            http.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var detail = refused.Code switch
+        {
+            RejectionCodes.ParticipantNotAllowed => "The partner does not allow this participant to take part.",
+            RejectionCodes.ParticipationLimitReached => "This participant has used every participation the campaign allows.",
+            _ => "This participation is refused by the campaign's rules.",
+        };
+        return Problems.Create(StatusCodes.Status403Forbidden, refused.Code, detail,
+            new Dictionary<string, object?> { ["limit"] = refused.Limit, ["remaining"] = refused.Remaining });
+    }
+
+    private static async Task<IResult> GetParticipant(string campaignId, HttpContext http, IQuerySession session, CancellationToken ct)
+    {
+        var campaign = Identifiers.IsValid(campaignId) ? await session.LoadAsync<Campaign>(campaignId, ct) : null;
+        if (campaign is null)
+        {
+            return CampaignEndpoints.CampaignNotFound();
+        }
+
+        var sub = RawSub(http);
+        if (sub is null)
+        {
+            return Problems.BadRequest("The participant id (sub) is missing or badly encoded.");
+        }
+
+        var history = await session.LoadAsync<ParticipantHistory>(ParticipationStreamKey.For(campaign.Id, sub), ct);
+        var limit = campaign.Rules.EffectiveLimit(history?.LastTokenLimit);
+        var accepted = history?.Accepted ?? 0;
+        return TypedResults.Ok(new ParticipantHistoryResponse(
+            campaign.Id,
+            sub,
+            accepted,
+            limit,
+            Math.Max(0, limit - accepted),
+            [.. (history?.Participations ?? []).Select(p => new ParticipationItem(p.Number, p.ParticipationId, p.At, p.Jti, p.IssuedAt))],
+            history?.Rejections ?? []));
+    }
+
+    /// <summary>
+    /// The sub as sent: routing decodes every escape but <c>%2F</c>, which makes <c>a%2Fb</c> and <c>a/b</c> ambiguous,
+    /// so the segment is taken from the raw request target and decoded exactly once.
+    /// </summary>
+    internal static string? RawSub(HttpContext http)
+    {
+        // Kestrel always sets the raw target; servers that do not (the in-memory test server) fall back to the path.
+        var raw = http.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(raw))
+        {
+            raw = http.Request.PathBase.Add(http.Request.Path).Value ?? string.Empty;
+        }
+
+        var query = raw.IndexOf('?', StringComparison.Ordinal);
+        if (query >= 0)
+        {
+            raw = raw[..query];
+        }
+
+        const string marker = "/participants/";
+        var at = raw.IndexOf(marker, StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return null;
+        }
+
+        var encoded = raw[(at + marker.Length)..];
+        string sub;
+        try
+        {
+            sub = Uri.UnescapeDataString(encoded);
+        }
+        catch (UriFormatException)
+        {
+            return null;
+        }
+
+        return sub.Length == 0 || sub.Any(c => c < 0x20 || c == 0x7F) ? null : sub;
+    }
+
+    internal static string ParticipantLocation(string campaignId, string sub) =>
+        $"/v1/campaigns/{campaignId}/participants/{Uri.EscapeDataString(sub)}";
+}

@@ -119,14 +119,20 @@ public static class ParticipationHosting
 
     private static async Task<string> ResolveDatabaseAsync(WebApplicationBuilder builder)
     {
-        using var loggerFactory = LoggerFactory.Create(logging => logging.AddConsole());
+        // The host's logging is not built yet: the embedded database logs through its own console logger, kept alive
+        // as long as the server so that its shutdown is logged too.
+        var loggerFactory = LoggerFactory.Create(logging => logging.AddConsole());
         var logger = loggerFactory.CreateLogger("Participation.Database");
         var (connectionString, server) = await DatabaseLocator.ResolveAsync(
             builder.Configuration, builder.Environment.ContentRootPath, logger, CancellationToken.None);
-        if (server is not null)
+        if (server is null)
+        {
+            loggerFactory.Dispose();
+        }
+        else
         {
             // Registered first so that it stops last, after Wolverine and Marten let go of their connections.
-            builder.Services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(new LocalDatabaseLifetime(server)));
+            builder.Services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(new LocalDatabaseLifetime(server, loggerFactory)));
         }
 
         return connectionString;

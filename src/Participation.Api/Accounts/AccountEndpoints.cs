@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Marten;
+using Participation.Api.Audit;
 using Participation.Api.Hosting;
 
 namespace Participation.Api.Accounts;
@@ -58,8 +60,15 @@ public static class AccountEndpoints
         return group;
     }
 
-    private static async Task<IResult> PutAccount(string accountId, HttpRequest request, IDocumentSession session, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> PutAccount(string accountId, HttpContext http, IDocumentSession session, TimeProvider time, CancellationToken ct)
     {
+        var caller = Caller.Of(http);
+        var request = http.Request;
+        if (!caller.CanAccess(accountId))
+        {
+            return AccountNotFound();
+        }
+
         if (!Identifiers.IsValid(accountId))
         {
             return Problems.Validation(new Dictionary<string, string[]> { ["accountId"] = ["Must match [A-Za-z0-9_-]{1,64}."] });
@@ -78,10 +87,16 @@ public static class AccountEndpoints
 
         var now = time.GetUtcNow();
         var existing = await session.LoadAsync<Account>(accountId, ct);
+        if (existing is null && !caller.IsAdmin)
+        {
+            return AccountNotFound();
+        }
+
         var account = existing is null
             ? new Account { Id = accountId, Name = name, CreatedAt = now, UpdatedAt = now }
             : existing with { Name = name, UpdatedAt = now };
         session.Store(account);
+        session.Events.Append(AuditStream.For(accountId), new AccountSaved(accountId, name, existing is null, caller.KeyPrefix, now));
         await session.SaveChangesAsync(ct);
 
         var response = AccountResponse.From(account);
@@ -90,16 +105,18 @@ public static class AccountEndpoints
             : TypedResults.Ok(response);
     }
 
-    private static async Task<IResult> GetAccount(string accountId, IQuerySession session, CancellationToken ct)
+    private static async Task<IResult> GetAccount(string accountId, HttpContext http, IQuerySession session, CancellationToken ct)
     {
-        var account = Identifiers.IsValid(accountId) ? await session.LoadAsync<Account>(accountId, ct) : null;
+        var account = Caller.Of(http).CanAccess(accountId) && Identifiers.IsValid(accountId) ? await session.LoadAsync<Account>(accountId, ct) : null;
         return account is null ? AccountNotFound() : TypedResults.Ok(AccountResponse.From(account));
     }
 
     private static async Task<IResult> PutSecureToken(
-        string accountId, HttpRequest request, IDocumentSession session, TimeProvider time, CancellationToken ct)
+        string accountId, HttpContext http, IDocumentSession session, AccountSecrets secrets, TimeProvider time, CancellationToken ct)
     {
-        var account = Identifiers.IsValid(accountId) ? await session.LoadAsync<Account>(accountId, ct) : null;
+        var caller = Caller.Of(http);
+        var request = http.Request;
+        var account = caller.CanAccess(accountId) && Identifiers.IsValid(accountId) ? await session.LoadAsync<Account>(accountId, ct) : null;
         if (account is null)
         {
             return AccountNotFound();
@@ -119,18 +136,32 @@ public static class AccountEndpoints
 
         var updated = account with
         {
-            SecureToken = settings,
+            SecureToken = secrets.Protect(settings),
             SettingsVersion = account.SettingsVersion + 1,
             UpdatedAt = time.GetUtcNow(),
         };
         session.Store(updated);
+        session.Events.Append(AuditStream.For(accountId), new SecureTokenConfigured(
+            accountId,
+            JsonNamingPolicy.CamelCase.ConvertName(settings.Method.ToString()),
+            settings.Algorithms,
+            [.. settings.Secrets.Select((s, i) => s.Kid ?? $"secret#{i}"), .. settings.PublicKeys.Select(k => k.Kid)],
+            settings.Issuer,
+            settings.Audience,
+            settings.ClockSkewSeconds,
+            settings.RequireExpiration,
+            settings.MaxTokenAgeSeconds,
+            JsonNamingPolicy.CamelCase.ConvertName(settings.Encryption.ToString()),
+            updated.SettingsVersion,
+            caller.KeyPrefix,
+            updated.UpdatedAt));
         await session.SaveChangesAsync(ct);
         return TypedResults.Ok(SecureTokenResponse.From(settings, updated.SettingsVersion));
     }
 
-    private static async Task<IResult> GetSecureToken(string accountId, IQuerySession session, CancellationToken ct)
+    private static async Task<IResult> GetSecureToken(string accountId, HttpContext http, IQuerySession session, CancellationToken ct)
     {
-        var account = Identifiers.IsValid(accountId) ? await session.LoadAsync<Account>(accountId, ct) : null;
+        var account = Caller.Of(http).CanAccess(accountId) && Identifiers.IsValid(accountId) ? await session.LoadAsync<Account>(accountId, ct) : null;
         if (account is null)
         {
             return AccountNotFound();

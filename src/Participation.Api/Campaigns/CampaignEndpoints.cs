@@ -1,5 +1,6 @@
 using Marten;
 using Participation.Api.Accounts;
+using Participation.Api.Audit;
 using Participation.Api.Hosting;
 using Participation.Domain.Campaigns;
 
@@ -53,8 +54,10 @@ public static class CampaignEndpoints
     }
 
     private static async Task<IResult> PutCampaign(
-        string campaignId, HttpRequest request, IDocumentSession session, TimeProvider time, CancellationToken ct)
+        string campaignId, HttpContext http, IDocumentSession session, TimeProvider time, CancellationToken ct)
     {
+        var caller = Caller.Of(http);
+        var request = http.Request;
         if (!Identifiers.IsValid(campaignId))
         {
             return Problems.Validation(new Dictionary<string, string[]> { ["campaignId"] = ["Must match [A-Za-z0-9_-]{1,64}."] });
@@ -66,11 +69,17 @@ public static class CampaignEndpoints
             return problem;
         }
 
-        var errors = Validate(body!);
         var existing = await session.LoadAsync<Campaign>(campaignId, ct);
+        if (existing is not null && !caller.CanAccess(existing.AccountId))
+        {
+            // Campaign ids are unique across accounts: another account's campaign is simply not found.
+            return CampaignNotFound();
+        }
+
+        var errors = Validate(body!);
         if (errors.Count == 0)
         {
-            if (await session.LoadAsync<Account>(body!.AccountId!, ct) is null)
+            if (!caller.CanAccess(body!.AccountId!) || await session.LoadAsync<Account>(body.AccountId!, ct) is null)
             {
                 errors["accountId"] = ["No such account."];
             }
@@ -97,19 +106,29 @@ public static class CampaignEndpoints
             CreatedAt = existing?.CreatedAt ?? now,
             UpdatedAt = now,
         };
+        var response = CampaignResponse.From(campaign);
         session.Store(campaign);
+        session.Events.Append(
+            AuditStream.For(campaign.AccountId),
+            new CampaignSaved(campaign.AccountId, campaign.Id, existing is null, response, caller.KeyPrefix, now));
         await session.SaveChangesAsync(ct);
 
-        var response = CampaignResponse.From(campaign);
         return existing is null
             ? TypedResults.Created($"/v1/campaigns/{campaignId}", response)
             : TypedResults.Ok(response);
     }
 
-    private static async Task<IResult> GetCampaign(string campaignId, IQuerySession session, CancellationToken ct)
+    private static async Task<IResult> GetCampaign(string campaignId, HttpContext http, IQuerySession session, CancellationToken ct)
+    {
+        var campaign = await LoadAccessibleAsync(session, campaignId, Caller.Of(http), ct);
+        return campaign is null ? CampaignNotFound() : TypedResults.Ok(CampaignResponse.From(campaign));
+    }
+
+    /// <summary>The campaign if it exists and the caller may see it: another account's campaign is not found (no oracle).</summary>
+    internal static async Task<Campaign?> LoadAccessibleAsync(IQuerySession session, string campaignId, Caller caller, CancellationToken ct)
     {
         var campaign = Identifiers.IsValid(campaignId) ? await session.LoadAsync<Campaign>(campaignId, ct) : null;
-        return campaign is null ? CampaignNotFound() : TypedResults.Ok(CampaignResponse.From(campaign));
+        return campaign is not null && caller.CanAccess(campaign.AccountId) ? campaign : null;
     }
 
     internal static IResult CampaignNotFound() =>

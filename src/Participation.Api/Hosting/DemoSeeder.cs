@@ -15,6 +15,7 @@ namespace Participation.Api.Hosting;
 /// </summary>
 public sealed partial class DemoSeeder(
     IDocumentStore store,
+    AccountSecrets secrets,
     IServer server,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -46,7 +47,7 @@ public sealed partial class DemoSeeder(
             {
                 Id = AccountId,
                 Name = "Demo partner",
-                SecureToken = new SecureTokenSettings { Method = TokenMethod.Hmac, Algorithms = ["HS256"], Secrets = [new SharedSecret(null, Secret)] },
+                SecureToken = secrets.Protect(new SecureTokenSettings { Method = TokenMethod.Hmac, Algorithms = ["HS256"], Secrets = [new SharedSecret(null, Secret)] }),
                 SettingsVersion = (account?.SettingsVersion ?? 0) + 1,
                 CreatedAt = account?.CreatedAt ?? now,
                 UpdatedAt = now,

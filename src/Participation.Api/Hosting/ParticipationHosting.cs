@@ -5,6 +5,8 @@ using JasperFx.CodeGeneration;
 using Marten;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Participation.Api.Accounts;
+using Participation.Api.ApiKeys;
+using Participation.Api.Audit;
 using Participation.Api.Auth;
 using Participation.Api.Campaigns;
 using Participation.Api.Hosting.Database;
@@ -31,7 +33,10 @@ public static class ParticipationHosting
         services.Configure<ParticipationOptions>(builder.Configuration.GetSection(ParticipationOptions.Section));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<AdminKey>();
+        services.AddSingleton<ApiKeyVerifier>();
         services.AddSingleton<SecureTokenValidator>();
+        services.AddSingleton<AccountSecrets>();
+        builder.AddSecretsAtRest();
         services.AddProblemDetails();
         services.AddExceptionHandler<ExceptionProblems>();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
@@ -50,6 +55,11 @@ public static class ParticipationHosting
             k.AddServerHeader = false;
         });
 
+        // Tokens are never logged: ASP.NET Core's "Request starting" line (Information) carries the full URL, and a
+        // token may be in the query string (qual_token). Its category is kept at Warning whatever the configuration
+        // says for Microsoft.AspNetCore; request paths still appear in the other framework logs.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+
         // Wolverine logs every failed attempt of a message under the message's type name, at Error. For participations
         // those are the expected creation races it retries; what finally fails reaches ExceptionProblems, which logs it.
         builder.Logging.AddFilter(typeof(Domain.Participations.ParticipationRequested).FullName, LogLevel.Critical);
@@ -63,6 +73,13 @@ public static class ParticipationHosting
                 options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
                 options.ConfigureParticipation();
                 options.Schema.For<Account>().Identity(x => x.Id);
+                options.Schema.For<DataProtectionKeyDocument>().Identity(x => x.Id);
+                options.Schema.For<ApiKey>().Identity(x => x.Id).Index(x => x.AccountId);
+                options.Events.AddEventType<AccountSaved>();
+                options.Events.AddEventType<SecureTokenConfigured>();
+                options.Events.AddEventType<ApiKeyCreated>();
+                options.Events.AddEventType<ApiKeyRevoked>();
+                options.Events.AddEventType<CampaignSaved>();
                 options.Projections.Errors.SkipApplyErrors = false;
                 options.Projections.Errors.SkipSerializationErrors = false;
                 options.Projections.Errors.SkipUnknownEvents = false;
@@ -101,6 +118,8 @@ public static class ParticipationHosting
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         app.MapAccountEndpoints();
+        app.MapApiKeyEndpoints();
+        app.MapAuditEndpoints();
         app.MapCampaignEndpoints();
         app.MapParticipationEndpoints();
         return app;

@@ -51,6 +51,7 @@ public static class ParticipationEndpoints
         HttpContext http,
         IQuerySession session,
         SecureTokenValidator validator,
+        AccountSecrets secrets,
         IMessageBus bus,
         TimeProvider time,
         CancellationToken ct)
@@ -68,13 +69,14 @@ public static class ParticipationEndpoints
         }
 
         var account = await session.LoadAsync<Account>(campaign.AccountId, ct);
-        if (account?.SecureToken is null)
+        var settings = account is null ? null : secrets.Reveal(account);
+        if (settings is null)
         {
             return Problems.Create(StatusCodes.Status401Unauthorized, TokenErrorCodes.KeyNotFound,
                 "The campaign's account has no secure token settings yet.");
         }
 
-        var (verified, error) = await validator.ValidateAsync(token!, account.Id, account.SettingsVersion, account.SecureToken, ct);
+        var (verified, error) = await validator.ValidateAsync(token!, account!.Id, account.SettingsVersion, settings, ct);
         if (error is not null)
         {
             return Problems.Create(StatusCodes.Status401Unauthorized, error.Code, error.Detail);
@@ -135,7 +137,7 @@ public static class ParticipationEndpoints
 
     private static async Task<IResult> GetParticipant(string campaignId, HttpContext http, IQuerySession session, CancellationToken ct)
     {
-        var campaign = Identifiers.IsValid(campaignId) ? await session.LoadAsync<Campaign>(campaignId, ct) : null;
+        var campaign = await CampaignEndpoints.LoadAccessibleAsync(session, campaignId, Caller.Of(http), ct);
         if (campaign is null)
         {
             return CampaignEndpoints.CampaignNotFound();

@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Participation.Api.Hosting;
 using Participation.Api.Tests.Infrastructure;
 using Wolverine;
@@ -31,6 +32,9 @@ public sealed class AppFixture : IAsyncLifetime
     private readonly PostgresFixture _postgres = new();
 
     public IAlbaHost Host { get; private set; } = null!;
+
+    /// <summary>Everything the Alba host logged, at every level.</summary>
+    public CapturedLogs Logs { get; } = new();
 
     /// <summary>
     /// The same service on a real Kestrel socket (loopback): what TestServer does not reproduce, such as the raw
@@ -53,8 +57,17 @@ public sealed class AppFixture : IAsyncLifetime
             builder.UseEnvironment("Testing");
             builder.UseSetting("ConnectionStrings:Marten", ConnectionString);
             builder.UseSetting("Participation:AdminApiKey", AdminKey);
+
+            // Everything down to Debug reaches CapturedLogs (the console stays at Warning): tests prove that no
+            // token or secret is logged at the levels an operator may turn on.
+            builder.UseSetting("Logging:LogLevel:Default", "Debug");
+            builder.UseSetting("Logging:LogLevel:Microsoft.AspNetCore", "Debug");
+            builder.UseSetting("Logging:LogLevel:Wolverine", "Debug");
+            builder.UseSetting("Logging:LogLevel:Marten", "Debug");
+            builder.UseSetting("Logging:Console:LogLevel:Default", "Warning");
             builder.ConfigureServices(services =>
             {
+                services.AddSingleton<ILoggerProvider>(Logs);
                 services.RunWolverineInSoloMode();
                 services.MartenDaemonModeIsSolo();
             });

@@ -3,6 +3,7 @@ using JasperFx.Events.Projections;
 using Marten;
 using Participation.Domain.Campaigns;
 using Participation.Domain.Participations;
+using Participation.Domain.Reports;
 
 namespace Participation.Domain;
 
@@ -22,6 +23,11 @@ public static class MartenConfiguration
         options.Projections.Snapshot<ParticipantHistory>(SnapshotLifecycle.Inline);
 
         options.Schema.For<Campaign>().Identity(x => x.Id);
+        options.Schema.For<ParticipantHistory>().Index(x => x.CampaignId);
+
+        // Campaign reports fold every participant's events: async, run by the daemon (on exactly one node).
+        options.Projections.Add<CampaignReportProjection>(ProjectionLifecycle.Async);
+        options.Projections.Add(new ParticipationRowsProjection(options.DatabaseSchemaName), ProjectionLifecycle.Async);
         return options;
     }
 }

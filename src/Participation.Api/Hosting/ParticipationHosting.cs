@@ -11,6 +11,7 @@ using Participation.Api.Auth;
 using Participation.Api.Campaigns;
 using Participation.Api.Hosting.Database;
 using Participation.Api.Participations;
+using Participation.Api.Reports;
 using Participation.Domain;
 using Weasel.Core;
 using Wolverine;
@@ -36,6 +37,7 @@ public static class ParticipationHosting
         services.AddSingleton<ApiKeyVerifier>();
         services.AddSingleton<SecureTokenValidator>();
         services.AddSingleton<AccountSecrets>();
+        services.AddSingleton<ParticipationMetrics>();
         builder.AddSecretsAtRest();
         services.AddProblemDetails();
         services.AddExceptionHandler<ExceptionProblems>();
@@ -86,7 +88,12 @@ public static class ParticipationHosting
             })
             .UseLightweightSessions()
             .ApplyAllDatabaseChangesOnStartup()
-            .IntegrateWithWolverine();
+            .IntegrateWithWolverine(integration =>
+            {
+                // Async projections (campaign reports, participation rows) run on exactly one API process, chosen and
+                // failed over by Wolverine's leader election; a single process runs them all.
+                integration.UseWolverineManagedEventSubscriptionDistribution = true;
+            });
 
         builder.Host.UseWolverine(options =>
         {
@@ -122,6 +129,7 @@ public static class ParticipationHosting
         app.MapAuditEndpoints();
         app.MapCampaignEndpoints();
         app.MapParticipationEndpoints();
+        app.MapReportEndpoints();
         return app;
     }
 

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Marten;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Http.Features;
 using Participation.Api.Accounts;
@@ -47,6 +49,27 @@ public static class ParticipationEndpoints
     }
 
     private static async Task<IResult> Participate(
+        string campaignId,
+        HttpContext http,
+        IQuerySession session,
+        SecureTokenValidator validator,
+        AccountSecrets secrets,
+        IMessageBus bus,
+        TimeProvider time,
+        ParticipationMetrics metrics,
+        CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var result = await DecideAsync(campaignId, http, session, validator, secrets, bus, time, ct);
+        metrics.Record(
+            result is ProblemHttpResult { ProblemDetails.Extensions: var extensions } && extensions.TryGetValue("code", out var code)
+                ? code as string ?? "unknown"
+                : "accepted",
+            Stopwatch.GetElapsedTime(started));
+        return result;
+    }
+
+    private static async Task<IResult> DecideAsync(
         string campaignId,
         HttpContext http,
         IQuerySession session,

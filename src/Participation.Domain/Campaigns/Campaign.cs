@@ -16,6 +16,10 @@ public sealed record Campaign
     public CampaignLimits Limits { get; init; } = new();
     public TokenLimitPolicy TokenLimit { get; init; } = TokenLimitPolicy.Allow;
     public int? MaxTokenLimit { get; init; }
+
+    /// <summary>IANA time zone of the campaign's calendar days (per-day limits, reports); null means UTC.</summary>
+    public string? TimeZone { get; init; }
+
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; init; }
 

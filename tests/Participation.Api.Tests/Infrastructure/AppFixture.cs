@@ -69,7 +69,6 @@ public sealed class AppFixture : IAsyncLifetime
             {
                 services.AddSingleton<ILoggerProvider>(Logs);
                 services.RunWolverineInSoloMode();
-                services.MartenDaemonModeIsSolo();
             });
         });
 
@@ -83,8 +82,9 @@ public sealed class AppFixture : IAsyncLifetime
                     ["ConnectionStrings:Marten"] = ConnectionString,
                     ["Participation:AdminApiKey"] = AdminKey,
                 });
-                builder.Services.RunWolverineInSoloMode();
-                builder.Services.MartenDaemonModeIsSolo();
+                // A second process on the same database that answers requests but runs no background agent: the Alba
+                // host (solo) runs the async projections, exactly once.
+                builder.Services.ConfigureWolverine(options => options.Durability.Mode = DurabilityMode.MediatorOnly);
             });
         await Kestrel.StartAsync();
         KestrelAddress = new Uri(Kestrel.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
@@ -106,6 +106,9 @@ public sealed class AppFixture : IAsyncLifetime
 
         await _postgres.DisposeAsync();
     }
+
+    /// <summary>A fresh database on the test PostgreSQL server, for tests that need their own hosts.</summary>
+    public Task<string> CreateDatabaseAsync(string name) => _postgres.CreateDatabaseAsync(name);
 
     /// <summary>A client of the in-process server; requests sent on it run concurrently.</summary>
     public HttpClient Client()

@@ -108,6 +108,8 @@ public sealed class ApiKeysAndIsolationTests(AppFixture app)
         { "GET", "/v1/campaigns/{C}" },
         { "PUT", "/v1/campaigns/{C}" },
         { "GET", "/v1/campaigns/{C}/participants/someone" },
+        { "GET", "/v1/campaigns/{C}/report" },
+        { "GET", "/v1/campaigns/{C}/participations" },
     };
 
     [Theory]

@@ -1,0 +1,58 @@
+using JasperFx.Events;
+using Marten;
+using Marten.Events.Projections;
+using Participation.Domain.Participations;
+using Weasel.Postgresql.Tables;
+
+namespace Participation.Domain.Reports;
+
+/// <summary>
+/// One flat row per participation decision (accepted or refused), for the paged list and the CSV export: keyed by the
+/// event's global sequence, so a replay or a rebuild inserts nothing twice, and indexed by (campaign, sequence) for
+/// keyset paging. Holds no personal data beyond the sub (the stream key) and the token id.
+/// </summary>
+public sealed partial class ParticipationRowsProjection : EventProjection
+{
+    public const string TableName = "participation_rows";
+
+    private readonly string _table;
+
+    public ParticipationRowsProjection(string schemaName)
+    {
+        var table = new Table($"{schemaName}.{TableName}");
+        table.AddColumn<long>("seq").AsPrimaryKey();
+        table.AddColumn<string>("campaign_id").NotNull();
+        table.AddColumn<string>("sub").NotNull();
+        table.AddColumn<string>("outcome").NotNull();
+        table.AddColumn<int>("number");
+        table.AddColumn<Guid>("participation_id");
+        table.AddColumn<DateTimeOffset>("at").NotNull();
+        table.AddColumn<string>("jti");
+        table.Indexes.Add(new IndexDefinition($"ix_{TableName}_campaign_seq") { Columns = ["campaign_id", "seq"] });
+        SchemaObjects.Add(table);
+        Options.DeleteDataInTableOnTeardown(table.Identifier.QualifiedName);
+        _table = table.Identifier.QualifiedName;
+    }
+
+    public string QualifiedTableName => _table;
+
+    public void Project(IEvent<ParticipationAccepted> @event, IDocumentOperations operations)
+    {
+        ArgumentNullException.ThrowIfNull(@event);
+        ArgumentNullException.ThrowIfNull(operations);
+        var e = @event.Data;
+        operations.QueueSqlCommand(
+            $"insert into {_table} (seq, campaign_id, sub, outcome, number, participation_id, at, jti) values (?, ?, ?, 'accepted', ?, ?, ?, ?) on conflict (seq) do nothing",
+            @event.Sequence, e.CampaignId, e.Sub, e.Number, e.ParticipationId, e.At, (object?)e.Jti ?? DBNull.Value);
+    }
+
+    public void Project(IEvent<ParticipationRejected> @event, IDocumentOperations operations)
+    {
+        ArgumentNullException.ThrowIfNull(@event);
+        ArgumentNullException.ThrowIfNull(operations);
+        var e = @event.Data;
+        operations.QueueSqlCommand(
+            $"insert into {_table} (seq, campaign_id, sub, outcome, at, jti) values (?, ?, ?, ?, ?, ?) on conflict (seq) do nothing",
+            @event.Sequence, e.CampaignId, e.Sub, e.Code, e.At, (object?)e.Jti ?? DBNull.Value);
+    }
+}

@@ -90,7 +90,7 @@ public sealed partial class DemoSeeder(
             "  take part (201; run it again for the 409 token_replayed):",
             string.Create(inv, $"    curl -i -X POST '{baseUrl}/v1/campaigns/{CampaignId}/participations?qual_token={token}'"),
             adminKey is { Length: > 0 }
-                ? string.Create(inv, $"  the participant's history:{Environment.NewLine}    curl -s -H 'Authorization: Bearer {adminKey}' {baseUrl}/v1/campaigns/{CampaignId}/participants/{sub}")
+                ? string.Create(inv, $"  the participant's history:{Environment.NewLine}    curl -s -H 'Authorization: Bearer {adminKey}' {baseUrl}/v1/campaigns/{CampaignId}/participants/{sub}{Environment.NewLine}  the campaign's report:{Environment.NewLine}    curl -s -H 'Authorization: Bearer {adminKey}' {baseUrl}/v1/campaigns/{CampaignId}/report")
                 : "  (set Participation:AdminApiKey to use the management API)",
             "");
         await Console.Out.WriteLineAsync(text);

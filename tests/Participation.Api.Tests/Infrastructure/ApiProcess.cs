@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace Participation.Api.Tests.Infrastructure;
+
+/// <summary>
+/// The API as a real operating-system process (the built Participation.Api.dll), on loopback, for tests of several
+/// processes sharing one database and of a process dying under load.
+/// </summary>
+public sealed partial class ApiProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private ApiProcess(Process process, Uri address)
+    {
+        _process = process;
+        Address = address;
+    }
+
+    public Uri Address { get; }
+
+    public int Pid => _process.Id;
+
+    public static async Task<ApiProcess> StartAsync(string connectionString, CancellationToken ct)
+    {
+        // The API's own build output (artifacts/bin/Participation.Api/<configuration>/), not the copy beside the tests,
+        // whose folder also holds the test assemblies that the API's command discovery would try to load.
+        var testDirectory = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var dll = Path.Combine(testDirectory.Parent!.Parent!.FullName, "Participation.Api", testDirectory.Name, "Participation.Api.dll");
+        if (!File.Exists(dll))
+        {
+            throw new InvalidOperationException($"Build the API first: {dll} is missing.");
+        }
+
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { dll },
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
+        start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
+        start.Environment["ConnectionStrings__Marten"] = connectionString;
+        start.Environment["Participation__AdminApiKey"] = AppFixture.AdminKey;
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
+        var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            output.Enqueue(e.Data);
+            if (ListeningOn().Match(e.Data) is { Success: true } match)
+            {
+                listening.TrySetResult(new Uri(match.Groups[1].Value));
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null) output.Enqueue(e.Data);
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        try
+        {
+            var address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(60), ct);
+            return new ApiProcess(process, address);
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException("The API process did not start listening: " + string.Join(Environment.NewLine, output.TakeLast(30)));
+        }
+    }
+
+    public HttpClient Client() => new() { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>SIGKILL: no graceful shutdown, in-flight requests are cut off.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: true);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+    }
+
+    [GeneratedRegex(@"Now listening on: (http://\S+)")]
+    private static partial Regex ListeningOn();
+}

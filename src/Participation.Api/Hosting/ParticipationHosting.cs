@@ -105,9 +105,7 @@ public static class ParticipationHosting
             // Requests of one participant queue on the stream's row lock (ParticipationRequestedHandler). What is left
             // to retry: two first participations colliding on the stream's creation, or a version check that failed
             // anyway; each is decided again on a fresh read after a short jittered cooldown.
-            options.Policies.OnException<ConcurrencyException>()
-                .Or<Marten.Exceptions.ExistingStreamIdCollisionException>()
-                .RetryWithCooldown(RetryDelays());
+            options.Policies.OnException(IsWriteRace, "participant stream write race").RetryWithCooldown(RetryDelays());
         });
 
         if (builder.Environment.IsDevelopment())
@@ -131,6 +129,25 @@ public static class ParticipationHosting
         app.MapParticipationEndpoints();
         app.MapReportEndpoints();
         return app;
+    }
+
+    /// <summary>
+    /// A lost race on a participant's stream, whatever form Marten gives it: a concurrency exception, a stream
+    /// creation collision, or the raw PostgreSQL errors behind them when they reach us untranslated (the quick-append
+    /// function's version mismatch MT003, a unique violation 23505 on the stream or event tables).
+    /// </summary>
+    internal static bool IsWriteRace(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is ConcurrencyException or Marten.Exceptions.ExistingStreamIdCollisionException
+                || e is Npgsql.PostgresException { SqlState: "MT003" or Npgsql.PostgresErrorCodes.UniqueViolation })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static TimeSpan[] RetryDelays()

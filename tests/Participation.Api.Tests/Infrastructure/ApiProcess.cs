@@ -11,11 +11,17 @@ public sealed partial class ApiProcess : IAsyncDisposable
 {
     private readonly Process _process;
 
-    private ApiProcess(Process process, Uri address)
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output;
+
+    private ApiProcess(Process process, Uri address, System.Collections.Concurrent.ConcurrentQueue<string> output)
     {
         _process = process;
         Address = address;
+        _output = output;
     }
+
+    /// <summary>The last lines the process wrote (warnings and errors), for failure messages.</summary>
+    public string RecentOutput => string.Join(Environment.NewLine, _output.TakeLast(40));
 
     public Uri Address { get; }
 
@@ -55,6 +61,10 @@ public sealed partial class ApiProcess : IAsyncDisposable
         {
             if (e.Data is null) return;
             output.Enqueue(e.Data);
+            while (output.Count > 500 && output.TryDequeue(out string? _))
+            {
+            }
+
             if (ListeningOn().Match(e.Data) is { Success: true } match)
             {
                 listening.TrySetResult(new Uri(match.Groups[1].Value));
@@ -70,7 +80,7 @@ public sealed partial class ApiProcess : IAsyncDisposable
         try
         {
             var address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(60), ct);
-            return new ApiProcess(process, address);
+            return new ApiProcess(process, address, output);
         }
         catch (TimeoutException)
         {
@@ -79,7 +89,7 @@ public sealed partial class ApiProcess : IAsyncDisposable
         }
     }
 
-    public HttpClient Client() => new() { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(30) };
+    public HttpClient Client() => new() { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(120) };
 
     /// <summary>SIGKILL: no graceful shutdown, in-flight requests are cut off.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);

@@ -38,6 +38,7 @@ public static class ParticipationHosting
         services.AddSingleton<SecureTokenValidator>();
         services.AddSingleton<AccountSecrets>();
         services.AddSingleton<ParticipationMetrics>();
+        builder.AddParticipationTelemetry();
         builder.AddSecretsAtRest();
         services.AddProblemDetails();
         services.AddExceptionHandler<ExceptionProblems>();
@@ -120,6 +121,7 @@ public static class ParticipationHosting
         app.UseExceptionHandler();
         app.UseStatusCodePages();
 
+        app.MapParticipationTelemetry();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         app.MapAccountEndpoints();

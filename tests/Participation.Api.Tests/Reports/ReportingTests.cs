@@ -178,4 +178,22 @@ public sealed class ReportingTests(AppFixture app)
         counts.GetValueOrDefault("participant_not_allowed").ShouldBeGreaterThanOrEqualTo(1);
         Interlocked.Read(ref durations).ShouldBeGreaterThanOrEqualTo(3);
     }
+
+    [Fact]
+    public async Task AnOperatorScrapesTheDecisionMetricsAtSlashMetrics()
+    {
+        var account = await _given.HmacAccountAsync();
+        var campaign = await _given.CampaignAsync(account, perParticipant: 1);
+        using var client = app.KestrelClient();
+        var token = TestTokens.Hs256(TestTokens.Secret, TestTokens.Claims("scraped", campaign, jti: TestTokens.NewJti()));
+        (await client.PostAsync($"/v1/campaigns/{campaign}/participations?qual_token={token}", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
+
+        var text = await client.GetStringAsync("/metrics", Ct);
+
+        text.ShouldContain("participation_decisions");
+        text.ShouldContain("code=\"accepted\"");
+        text.ShouldContain("participation_decision_duration");
+        text.ShouldNotContain("qual_token");
+        text.ShouldNotContain(token);
+    }
 }

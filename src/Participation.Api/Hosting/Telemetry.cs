@@ -1,0 +1,59 @@
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Participation.Api.Hosting;
+
+/// <summary>
+/// OpenTelemetry for operators: the service's own meter (<see cref="ParticipationMetrics"/>), ASP.NET Core's and
+/// Npgsql's, and traces of requests, Wolverine and Marten. Metrics are scraped at <c>/metrics</c> (Prometheus text
+/// format; <c>Participation:Metrics:Prometheus=false</c> turns it off) and, like traces, pushed over OTLP when the
+/// standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the other <c>OTEL_*</c> variables apply as usual).
+/// </summary>
+public static class Telemetry
+{
+    public const string ServiceName = "participation";
+
+    public static void AddParticipationTelemetry(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var prometheus = builder.Configuration.GetValue("Participation:Metrics:Prometheus", true);
+
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(ServiceName))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(ParticipationMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Npgsql");
+                if (prometheus)
+                {
+                    metrics.AddPrometheusExporter();
+                }
+
+                if (otlp)
+                {
+                    metrics.AddOtlpExporter();
+                }
+            })
+            .WithTracing(tracing =>
+            {
+                tracing.AddAspNetCoreInstrumentation(options =>
+                    // The query string may carry a token (qual_token): traces record the path only.
+                    options.EnrichWithHttpRequest = (activity, _) => activity.SetTag("url.query", null));
+                tracing.AddSource("Wolverine", "Marten", "Npgsql");
+                if (otlp)
+                {
+                    tracing.AddOtlpExporter();
+                }
+            });
+    }
+
+    public static void MapParticipationTelemetry(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        if (app.Configuration.GetValue("Participation:Metrics:Prometheus", true))
+        {
+            app.MapPrometheusScrapingEndpoint("/metrics");
+        }
+    }
+}

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using Participation.Api.Hosting;
 
 namespace Participation.Api.Accounts;
@@ -35,10 +36,18 @@ public sealed class AccountSecrets(SecretProtector protector)
             return cached.Settings;
         }
 
-        var settings = account.SecureToken with
+        SecureTokenSettings settings;
+        try
         {
-            Secrets = [.. account.SecureToken.Secrets.Select(s => s with { Value = protector.Unprotect(s.Value) })],
-        };
+            settings = account.SecureToken with
+            {
+                Secrets = [.. account.SecureToken.Secrets.Select(s => s with { Value = protector.Unprotect(s.Value) })],
+            };
+        }
+        catch (CryptographicException ex)
+        {
+            throw new SecretsUnavailableException(account.Id, ex);
+        }
         _revealed.AddOrUpdate(
             account.Id,
             (account.SettingsVersion, settings),
@@ -46,3 +55,10 @@ public sealed class AccountSecrets(SecretProtector protector)
         return settings;
     }
 }
+
+/// <summary>
+/// Stored secrets that no configured master key opens: a configuration fault of the service (answered 503), never a
+/// reason to accept or refuse a token.
+/// </summary>
+public sealed class SecretsUnavailableException(string accountId, Exception inner)
+    : Exception($"The secrets of account '{accountId}' cannot be decrypted: is Participation:MasterKey (or PreviousMasterKeys) the key that sealed them?", inner);

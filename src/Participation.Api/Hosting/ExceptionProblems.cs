@@ -25,6 +25,13 @@ public sealed partial class ExceptionProblems(ILogger<ExceptionProblems> logger,
             code = Problems.RequestInvalid;
             detail = "The request could not be read.";
         }
+        else if (exception is Accounts.SecretsUnavailableException)
+        {
+            LogSecretsUnavailable(logger, exception);
+            status = StatusCodes.Status503ServiceUnavailable;
+            code = Problems.ServiceUnavailable;
+            detail = "The service cannot use this account's keys right now.";
+        }
         else if (IsTransient(exception))
         {
             LogUnavailable(logger, exception.GetType().Name);
@@ -71,6 +78,9 @@ public sealed partial class ExceptionProblems(ILogger<ExceptionProblems> logger,
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Database unavailable or write outcome unknown ({ExceptionType}): answered 503")]
     private static partial void LogUnavailable(ILogger logger, string exceptionType);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Stored secrets cannot be decrypted (master key configuration): answered 503")]
+    private static partial void LogSecretsUnavailable(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception: answered 500")]
     private static partial void LogUnhandled(ILogger logger, Exception exception);

@@ -118,6 +118,7 @@ public static class ParticipationHosting
     public static WebApplication UseParticipation(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
 

@@ -143,6 +143,26 @@ public sealed class ManagingAccountsAndCampaignsTests(AppFixture app)
     }
 
     [Fact]
+    public async Task EveryAnswerCarriesTheSecurityHeaders()
+    {
+        using var client = app.KestrelClient();
+        foreach (var response in new[]
+        {
+            await client.GetAsync("/health/live", Ct),
+            await client.PostAsync($"/v1/campaigns/{Given.NewId("none")}/participations", null, Ct),
+            await client.GetAsync("/v1/accounts/x", Ct),
+        })
+        {
+            response.Headers.GetValues("X-Content-Type-Options").ShouldBe(["nosniff"]);
+            response.Headers.GetValues("Referrer-Policy").ShouldBe(["no-referrer"]);
+            response.Headers.GetValues("X-Frame-Options").ShouldBe(["DENY"]);
+            response.Headers.Contains("Server").ShouldBeFalse();
+        }
+
+        (await client.GetAsync("/v1/accounts/x", Ct)).Headers.CacheControl!.NoStore.ShouldBeTrue();
+    }
+
+    [Fact]
     public async Task HealthEndpointsAnswer()
     {
         using var client = app.Client();

@@ -3,16 +3,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Participation.Api.Hosting;
 using Participation.Api.Tests.Infrastructure;
 using Shouldly;
-using Wolverine;
 using Xunit;
 
 namespace Participation.Api.Tests.Management;
@@ -22,21 +14,12 @@ public sealed class MasterKeyRotationTests(AppFixture app)
 {
     private static async Task<(WebApplication Host, HttpClient Client)> StartAsync(string connectionString, string masterKey, string? previous, CancellationToken ct)
     {
-        var host = await ParticipationApp.CreateAsync(new WebApplicationOptions { EnvironmentName = "Production" }, builder =>
+        var (host, address) = await KestrelHost.StartAsync(connectionString, ct, "Production", new Dictionary<string, string?>
         {
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:Marten"] = connectionString,
-                ["Participation:AdminApiKey"] = AppFixture.AdminKey,
-                ["Participation:MasterKey"] = masterKey,
-                ["Participation:PreviousMasterKeys"] = previous,
-            });
-            builder.Services.RunWolverineInSoloMode();
+            ["Participation:MasterKey"] = masterKey,
+            ["Participation:PreviousMasterKeys"] = previous,
         });
-        await host.StartAsync(ct);
-        var address = host.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        return (host, new HttpClient { BaseAddress = new Uri(address) });
+        return (host, new HttpClient { BaseAddress = address });
     }
 
     private static async Task<HttpStatusCode> ParticipateAsync(HttpClient client, string secret, CancellationToken ct)

@@ -5,16 +5,12 @@ using System.Text.Json;
 using JasperFx;
 using Marten;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Participation.Api.Hosting;
 using Participation.Api.Tests.Infrastructure;
 using Shouldly;
-using Wolverine;
 using Xunit;
 
 namespace Participation.Api.Tests.Reports;
@@ -28,21 +24,8 @@ public sealed class RebuildAndRestartTests(AppFixture app)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static async Task<WebApplication> StartAsync(string connectionString)
-    {
-        var host = await ParticipationApp.CreateAsync(new WebApplicationOptions { EnvironmentName = "Testing" }, builder =>
-        {
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:Marten"] = connectionString,
-                ["Participation:AdminApiKey"] = AppFixture.AdminKey,
-            });
-            builder.Services.RunWolverineInSoloMode();
-        });
-        await host.StartAsync(Ct);
-        return host;
-    }
+    private static async Task<WebApplication> StartAsync(string connectionString) =>
+        (await KestrelHost.StartAsync(connectionString, Ct)).Host;
 
     private static HttpClient ClientOf(WebApplication host, bool admin = true)
     {
@@ -186,15 +169,7 @@ public sealed class RebuildAndRestartTests(AppFixture app)
         await second.DisposeAsync();
 
         // The documented rebuild command, run as the CLI runs it.
-        var rebuilder = await ParticipationApp.CreateAsync(new WebApplicationOptions { EnvironmentName = "Testing" }, builder =>
-        {
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:Marten"] = connectionString,
-                ["Participation:AdminApiKey"] = AppFixture.AdminKey,
-            });
-            builder.Services.RunWolverineInSoloMode();
-        });
+        var rebuilder = await KestrelHost.CreateAsync(connectionString);
         (await rebuilder.RunJasperFxCommands(["projections", "rebuild"])).ShouldBe(0);
 
         var third = await StartAsync(connectionString);

@@ -79,7 +79,7 @@ public sealed partial class ApiProcess : IAsyncDisposable
 
         try
         {
-            var address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(60), ct);
+            var address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(180), ct);
             return new ApiProcess(process, address, output);
         }
         catch (TimeoutException)

@@ -53,7 +53,7 @@ public sealed class SeveralProcessesTests(AppFixture app)
         return (response.StatusCode, await response.Content.ReadFromJsonAsync<JsonElement>(ct));
     }
 
-    [Fact(Timeout = 300_000)]
+    [Fact(Timeout = 900_000)]
     public async Task ThreeProcessesKeepLimitsAndTokensExact()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -98,7 +98,7 @@ public sealed class SeveralProcessesTests(AppFixture app)
         }
     }
 
-    [Fact(Timeout = 420_000)]
+    [Fact(Timeout = 900_000)]
     public async Task KillingOneProcessUnderLoadLosesAndDoublesNothing()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -136,7 +136,7 @@ public sealed class SeveralProcessesTests(AppFixture app)
                 }
             }).ToList();
 
-            var deadline = DateTime.UtcNow.AddSeconds(60);
+            var deadline = DateTime.UtcNow.AddSeconds(180);
             while (accepted.Count < 100 && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(5, ct);

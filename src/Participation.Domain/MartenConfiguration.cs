@@ -18,11 +18,17 @@ public static class MartenConfiguration
         options.Events.StreamIdentity = StreamIdentity.AsString;
         options.Events.AddEventType<ParticipationAccepted>();
         options.Events.AddEventType<ParticipationRejected>();
+        options.Events.AddEventType<ParticipantDataErased>();
+
+        // Erasure (docs/privacy.md): what ApplyEventDataMasking leaves of a participant's events.
+        options.Events.AddMaskingRuleForProtectedInformation<ParticipationAccepted>(PersonalDataMasking.Mask);
+        options.Events.AddMaskingRuleForProtectedInformation<ParticipationRejected>(PersonalDataMasking.Mask);
 
         // The participant's history is written in the same transaction as its events.
         options.Projections.Snapshot<ParticipantHistory>(SnapshotLifecycle.Inline);
 
         options.Schema.For<Campaign>().Identity(x => x.Id);
+        options.AddCampaignPlaces();
         options.Schema.For<ParticipantHistory>().Index(x => x.CampaignId);
 
         // Campaign reports fold every participant's events: async, run by the daemon (on exactly one node).

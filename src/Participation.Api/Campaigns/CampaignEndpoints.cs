@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using Marten;
 using Participation.Api.Accounts;
 using Participation.Api.Audit;
@@ -19,8 +21,12 @@ public sealed record CampaignRequest
 {
     public string? AccountId { get; init; }
     public string? Name { get; init; }
-    public DateTimeOffset? StartsAt { get; init; }
-    public DateTimeOffset? EndsAt { get; init; }
+
+    /// <summary>RFC 3339 date-time with an explicit offset (<c>2026-12-01T00:00:00+01:00</c> or <c>...Z</c>).</summary>
+    public string? StartsAt { get; init; }
+
+    /// <summary>RFC 3339 date-time with an explicit offset; later than <see cref="StartsAt"/>.</summary>
+    public string? EndsAt { get; init; }
     public string? TimeZone { get; init; }
     public CampaignLimitsRequest? Limits { get; init; }
     public TokenLimitPolicy? TokenLimit { get; init; }
@@ -37,13 +43,24 @@ public sealed record CampaignResponse(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
+    public DateTimeOffset? StartsAt { get; init; }
+    public DateTimeOffset? EndsAt { get; init; }
+    public string? TimeZone { get; init; }
+
     public static CampaignResponse From(Campaign c) =>
-        new(c.Id, c.AccountId, c.Name, c.Limits, c.TokenLimit, c.MaxTokenLimit, c.CreatedAt, c.UpdatedAt);
+        new(c.Id, c.AccountId, c.Name, c.Limits, c.TokenLimit, c.MaxTokenLimit, c.CreatedAt, c.UpdatedAt)
+        {
+            StartsAt = c.StartsAt,
+            EndsAt = c.EndsAt,
+            TimeZone = c.TimeZone,
+        };
 }
 
-public static class CampaignEndpoints
+public static partial class CampaignEndpoints
 {
     private const int MaxLimit = 1_000_000;
+    private const int MaxCooldownSeconds = 366 * 24 * 3600;
+    private const int MaxParticipationsCap = 1_000_000_000;
 
     public static RouteGroupBuilder MapCampaignEndpoints(this IEndpointRouteBuilder app)
     {
@@ -100,14 +117,31 @@ public static class CampaignEndpoints
             Id = campaignId,
             AccountId = body!.AccountId!,
             Name = body.Name!,
-            Limits = new CampaignLimits { PerParticipant = body.Limits?.PerParticipant ?? 1 },
+            Limits = new CampaignLimits
+            {
+                PerParticipant = body.Limits?.PerParticipant ?? 1,
+                PerParticipantPerDay = body.Limits?.PerParticipantPerDay,
+                CooldownSeconds = body.Limits?.CooldownSeconds is > 0 ? body.Limits.CooldownSeconds : null,
+                MaxParticipations = body.Limits?.MaxParticipations,
+            },
             TokenLimit = body.TokenLimit ?? TokenLimitPolicy.Allow,
             MaxTokenLimit = body.MaxTokenLimit,
+            StartsAt = ParseInstant(body.StartsAt),
+            EndsAt = ParseInstant(body.EndsAt),
+            TimeZone = body.TimeZone,
             CreatedAt = existing?.CreatedAt ?? now,
             UpdatedAt = now,
         };
         var response = CampaignResponse.From(campaign);
         session.Store(campaign);
+
+        // A cap on a campaign that had none: its count of places taken starts from what it accepted so far
+        // (CampaignPlaces). A cap changed from one value to another keeps counting.
+        if (campaign.Limits.MaxParticipations is not null && existing?.Limits.MaxParticipations is null)
+        {
+            CampaignPlaces.QueueRecount(session, campaign.Id);
+        }
+
         session.Events.Append(
             AuditStream.For(campaign.AccountId),
             new CampaignSaved(campaign.AccountId, campaign.Id, existing is null, response, caller.KeyPrefix, now));
@@ -147,15 +181,41 @@ public static class CampaignEndpoints
             errors["name"] = ["Required: 1 to 200 characters without control characters."];
         }
 
-        // Schedules and period limits are part of the contract but not enforced by this version yet:
-        // refusing them is honest, accepting them silently would not be.
-        const string notYet = "Not available in this version yet.";
-        if (body.StartsAt is not null) errors["startsAt"] = [notYet];
-        if (body.EndsAt is not null) errors["endsAt"] = [notYet];
-        if (body.TimeZone is not null) errors["timeZone"] = [notYet];
-        if (body.Limits?.PerParticipantPerDay is not null) errors["limits.perParticipantPerDay"] = [notYet];
-        if (body.Limits?.CooldownSeconds is not null) errors["limits.cooldownSeconds"] = [notYet];
-        if (body.Limits?.MaxParticipations is not null) errors["limits.maxParticipations"] = [notYet];
+        var startsAt = ParseInstant(body.StartsAt);
+        var endsAt = ParseInstant(body.EndsAt);
+        if (body.StartsAt is not null && startsAt is null)
+        {
+            errors["startsAt"] = [InstantFormat];
+        }
+
+        if (body.EndsAt is not null && endsAt is null)
+        {
+            errors["endsAt"] = [InstantFormat];
+        }
+        else if (startsAt is not null && endsAt is not null && endsAt <= startsAt)
+        {
+            errors["endsAt"] = ["Must be later than startsAt."];
+        }
+
+        if (body.TimeZone is not null && !CampaignCalendar.TryFindIanaZone(body.TimeZone, out _))
+        {
+            errors["timeZone"] = ["An IANA time zone id, such as Europe/Paris or UTC."];
+        }
+
+        if (body.Limits?.PerParticipantPerDay is < 1 or > MaxLimit)
+        {
+            errors["limits.perParticipantPerDay"] = [$"Between 1 and {MaxLimit}."];
+        }
+
+        if (body.Limits?.CooldownSeconds is < 0 or > MaxCooldownSeconds)
+        {
+            errors["limits.cooldownSeconds"] = [$"Between 0 (none) and {MaxCooldownSeconds} (366 days)."];
+        }
+
+        if (body.Limits?.MaxParticipations is < 1 or > MaxParticipationsCap)
+        {
+            errors["limits.maxParticipations"] = [$"Between 1 and {MaxParticipationsCap}."];
+        }
 
         if (body.Limits?.PerParticipant is < 1 or > MaxLimit)
         {
@@ -174,4 +234,19 @@ public static class CampaignEndpoints
 
         return errors;
     }
+
+    private const string InstantFormat = "An RFC 3339 date-time with its offset, such as 2026-12-01T00:00:00+01:00 or 2026-11-30T23:00:00Z.";
+
+    /// <summary>
+    /// An instant with an explicit offset: a local time without one would be read in the server's own zone, which
+    /// the partner cannot know, so it is refused rather than guessed.
+    /// </summary>
+    private static DateTimeOffset? ParseInstant(string? text) =>
+        text is not null && Rfc3339().IsMatch(text)
+        && DateTimeOffset.TryParse(text.ToUpperInvariant(), CultureInfo.InvariantCulture, DateTimeStyles.None, out var instant)
+            ? instant
+            : null;
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,7})?([Zz]|[+-]\d{2}:\d{2})\z", RegexOptions.CultureInvariant)]
+    private static partial Regex Rfc3339();
 }

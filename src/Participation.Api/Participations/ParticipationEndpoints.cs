@@ -28,7 +28,11 @@ public sealed record ParticipantHistoryResponse(
     int Limit,
     int Remaining,
     IReadOnlyList<ParticipationItem> Participations,
-    IReadOnlyList<RejectionEntry> Rejections);
+    IReadOnlyList<RejectionEntry> Rejections)
+{
+    /// <summary>When the participant's personal data was last erased; null: never.</summary>
+    public DateTimeOffset? ErasedAt { get; init; }
+}
 
 public static class ParticipationEndpoints
 {
@@ -43,8 +47,14 @@ public static class ParticipationEndpoints
             .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
             .DisableAntiforgery();
 
+        open.MapPost("/{campaignId}/eligibility", CheckingEligibility.CheckAsync)
+            .WithName("CheckEligibility")
+            .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
+            .DisableAntiforgery();
+
         var managed = app.MapGroup("/v1/campaigns").WithTags("Participants").AddEndpointFilter<RequireApiKey>();
         managed.MapGet("/{campaignId}/participants/{**sub}", GetParticipant).WithName("GetParticipant");
+        managed.MapDelete("/{campaignId}/participants/{**sub}", ErasingParticipant.EraseAsync).WithName("EraseParticipant");
         return app;
     }
 
@@ -79,52 +89,13 @@ public static class ParticipationEndpoints
         TimeProvider time,
         CancellationToken ct)
     {
-        var (token, problem) = await TokenExtraction.ExtractAsync(http.Request, ct);
-        if (problem is not null)
+        var (campaign, verified, refusal) = await VerifyAsync(campaignId, http, session, validator, secrets, ct);
+        if (refusal is not null)
         {
-            return problem;
+            return refusal;
         }
 
-        var campaign = Identifiers.IsValid(campaignId) ? await session.LoadAsync<Campaign>(campaignId, ct) : null;
-        if (campaign is null)
-        {
-            return CampaignEndpoints.CampaignNotFound();
-        }
-
-        var account = await session.LoadAsync<Account>(campaign.AccountId, ct);
-        var settings = account is null ? null : secrets.Reveal(account);
-        if (settings is null)
-        {
-            return Problems.Create(StatusCodes.Status401Unauthorized, TokenErrorCodes.KeyNotFound,
-                "The campaign's account has no secure token settings yet.");
-        }
-
-        var (verified, error) = await validator.ValidateAsync(token!, account!.Id, account.SettingsVersion, settings, ct);
-        if (error is not null)
-        {
-            return Problems.Create(StatusCodes.Status401Unauthorized, error.Code, error.Detail);
-        }
-
-        if (!string.Equals(verified!.CampaignId, campaign.Id, StringComparison.Ordinal))
-        {
-            return Problems.Create(StatusCodes.Status403Forbidden, Problems.TokenCampaignMismatch,
-                "The token was issued for another campaign.");
-        }
-
-        var command = new ParticipationRequested(
-            ParticipationStreamKey.For(campaign.Id, verified.Sub),
-            Guid.CreateVersion7(),
-            campaign.Id,
-            verified.Sub,
-            verified.ReplayKey,
-            verified.Jti,
-            verified.IssuedAt,
-            verified.Limit,
-            verified.Gift,
-            verified.PersonalData,
-            campaign.Rules,
-            time.GetUtcNow());
-
+        var command = Command(campaign!, verified!, time.GetUtcNow());
         var decision = await bus.InvokeAsync<ParticipationDecision>(command, ct);
         return decision switch
         {
@@ -141,6 +112,68 @@ public static class ParticipationEndpoints
         };
     }
 
+    /// <summary>
+    /// Everything before a decision, shared by participations and eligibility checks: the token is found, the campaign
+    /// loaded, the token verified with its account's settings and matched with the campaign. A problem otherwise.
+    /// </summary>
+    internal static async Task<(Campaign? Campaign, SecureToken? Token, IResult? Problem)> VerifyAsync(
+        string campaignId,
+        HttpContext http,
+        IQuerySession session,
+        SecureTokenValidator validator,
+        AccountSecrets secrets,
+        CancellationToken ct)
+    {
+        var (token, problem) = await TokenExtraction.ExtractAsync(http.Request, ct);
+        if (problem is not null)
+        {
+            return (null, null, problem);
+        }
+
+        var campaign = Identifiers.IsValid(campaignId) ? await session.LoadAsync<Campaign>(campaignId, ct) : null;
+        if (campaign is null)
+        {
+            return (null, null, CampaignEndpoints.CampaignNotFound());
+        }
+
+        var account = await session.LoadAsync<Account>(campaign.AccountId, ct);
+        var settings = account is null ? null : secrets.Reveal(account);
+        if (settings is null)
+        {
+            return (null, null, Problems.Create(StatusCodes.Status401Unauthorized, TokenErrorCodes.KeyNotFound,
+                "The campaign's account has no secure token settings yet."));
+        }
+
+        var (verified, error) = await validator.ValidateAsync(token!, account!.Id, account.SettingsVersion, settings, ct);
+        if (error is not null)
+        {
+            return (null, null, Problems.Create(StatusCodes.Status401Unauthorized, error.Code, error.Detail));
+        }
+
+        if (!string.Equals(verified!.CampaignId, campaign.Id, StringComparison.Ordinal))
+        {
+            return (null, null, Problems.Create(StatusCodes.Status403Forbidden, Problems.TokenCampaignMismatch,
+                "The token was issued for another campaign."));
+        }
+
+        return (campaign, verified, null);
+    }
+
+    /// <summary>The command a verified token makes, decided with the campaign's rules as read now.</summary>
+    internal static ParticipationRequested Command(Campaign campaign, SecureToken verified, DateTimeOffset now) => new(
+        ParticipationStreamKey.For(campaign.Id, verified.Sub),
+        Guid.CreateVersion7(),
+        campaign.Id,
+        verified.Sub,
+        verified.ReplayKey,
+        verified.Jti,
+        verified.IssuedAt,
+        verified.Limit,
+        verified.Gift,
+        verified.PersonalData,
+        campaign.Rules,
+        now);
+
     private static IResult Refused(HttpContext http, ParticipationRefused refused)
     {
         if (refused.RetryAfter is { } retryAfter)
@@ -152,6 +185,11 @@ public static class ParticipationEndpoints
         {
             RejectionCodes.ParticipantNotAllowed => "The partner does not allow this participant to take part.",
             RejectionCodes.ParticipationLimitReached => "This participant has used every participation the campaign allows.",
+            RejectionCodes.PeriodLimitReached => "This participant has used every participation allowed today (in the campaign's time zone); Retry-After says when the next day starts.",
+            RejectionCodes.CooldownActive => "This participant took part too recently; Retry-After says when the next participation is allowed.",
+            RejectionCodes.CampaignFull => "The campaign has accepted as many participations as it allows.",
+            RejectionCodes.CampaignNotOpen => "The campaign has not started yet; Retry-After says when it opens.",
+            RejectionCodes.CampaignClosed => "The campaign has ended.",
             _ => "This participation is refused by the campaign's rules.",
         };
         return Problems.Create(StatusCodes.Status403Forbidden, refused.Code, detail,
@@ -182,7 +220,10 @@ public static class ParticipationEndpoints
             limit,
             Math.Max(0, limit - accepted),
             [.. (history?.Participations ?? []).Select(p => new ParticipationItem(p.Number, p.ParticipationId, p.At, p.Jti, p.IssuedAt))],
-            history?.Rejections ?? []));
+            history?.Rejections ?? [])
+        {
+            ErasedAt = history?.ErasedAt,
+        });
     }
 
     /// <summary>

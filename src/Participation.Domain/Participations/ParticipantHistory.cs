@@ -19,6 +19,9 @@ public sealed record ParticipantHistory(
     IReadOnlyList<ParticipationEntry> Participations,
     IReadOnlyList<RejectionEntry> Rejections)
 {
+    /// <summary>When the participant's personal data was last erased; null: never.</summary>
+    public DateTimeOffset? ErasedAt { get; init; }
+
     public static ParticipantHistory Create(ParticipationAccepted accepted) =>
         Empty(accepted.CampaignId, accepted.Sub).Apply(accepted);
 
@@ -35,6 +38,13 @@ public sealed record ParticipantHistory(
     public ParticipantHistory Apply(ParticipationRejected rejected) => this with
     {
         Rejections = [.. Rejections, new RejectionEntry(rejected.At, rejected.Code)],
+    };
+
+    /// <summary>Erasure masks the events; the history drops what it copied from them (the token ids).</summary>
+    public ParticipantHistory Apply(ParticipantDataErased erased) => this with
+    {
+        Participations = [.. Participations.Select(p => p with { Jti = null })],
+        ErasedAt = erased.At,
     };
 
     private static ParticipantHistory Empty(string campaignId, string sub) =>

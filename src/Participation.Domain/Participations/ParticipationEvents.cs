@@ -31,3 +31,17 @@ public sealed record ParticipationRejected(
     string ReplayKey,
     string? Jti,
     DateTimeOffset At);
+
+/// <summary>
+/// The participant's personal data was erased (<c>DELETE /v1/campaigns/{campaignId}/participants/{sub}</c>): every
+/// earlier event of the stream was masked (<see cref="PersonalDataMasking"/>). The count, the times and the erased
+/// replay keys stay, so the campaign's limits and the replay protection still hold.
+/// </summary>
+/// <param name="MaskedEvents">How many events of the stream the masking rewrote.</param>
+/// <param name="By">The public prefix of the API key that asked for it (<c>admin</c> for the admin key).</param>
+public sealed record ParticipantDataErased(
+    string CampaignId,
+    string Sub,
+    int MaskedEvents,
+    string By,
+    DateTimeOffset At);

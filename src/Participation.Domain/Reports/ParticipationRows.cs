@@ -9,7 +9,7 @@ namespace Participation.Domain.Reports;
 /// <summary>
 /// One flat row per participation decision (accepted or refused), for the paged list and the CSV export: keyed by the
 /// event's global sequence, so a replay or a rebuild inserts nothing twice, and indexed by (campaign, sequence) for
-/// keyset paging. Holds no personal data beyond the sub (the stream key) and the token id.
+/// keyset paging. Holds no personal data beyond the sub (the stream key) and the token id, which erasure removes.
 /// </summary>
 public sealed partial class ParticipationRowsProjection : EventProjection
 {
@@ -54,5 +54,19 @@ public sealed partial class ParticipationRowsProjection : EventProjection
         operations.QueueSqlCommand(
             $"insert into {_table} (seq, campaign_id, sub, outcome, at, jti) values (?, ?, ?, ?, ?, ?) on conflict (seq) do nothing",
             @event.Sequence, e.CampaignId, e.Sub, e.Code, e.At, (object?)e.Jti ?? DBNull.Value);
+    }
+
+    /// <summary>
+    /// Erasure: the token ids of the participant's earlier rows go. The daemon projects in sequence order, so every
+    /// row of an event before the erasure is already here; the masked events leave the jti out of a rebuild too.
+    /// </summary>
+    public void Project(IEvent<ParticipantDataErased> @event, IDocumentOperations operations)
+    {
+        ArgumentNullException.ThrowIfNull(@event);
+        ArgumentNullException.ThrowIfNull(operations);
+        var e = @event.Data;
+        operations.QueueSqlCommand(
+            $"update {_table} set jti = null where campaign_id = ? and sub = ? and seq < ? and jti is not null",
+            e.CampaignId, e.Sub, @event.Sequence);
     }
 }

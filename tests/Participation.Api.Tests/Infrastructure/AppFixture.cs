@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -70,7 +71,13 @@ public sealed class AppFixture : IAsyncLifetime
                 services.AddSingleton<ILoggerProvider>(Logs);
                 services.RunWolverineInSoloMode();
             });
+
+            // Time-dependent tests move this host's clock for their own requests only (TestClock).
+            builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(TestClock.Instance));
         });
+
+        // Requests run in the sending test's execution context, which carries its TestClock travel.
+        Host.Server.PreserveExecutionContext = true;
 
         Kestrel = await ParticipationApp.CreateAsync(
             new WebApplicationOptions { EnvironmentName = "Testing" },
@@ -175,6 +182,22 @@ public sealed class Given(AppFixture app)
         };
         if (tokenLimit is not null) body["tokenLimit"] = tokenLimit;
         if (maxTokenLimit is not null) body["maxTokenLimit"] = maxTokenLimit;
+        var response = await admin.PutAsJsonAsync($"/v1/campaigns/{campaignId}", body, TestContext.Current.CancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"campaign PUT failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+
+        return campaignId;
+    }
+
+    /// <summary>A campaign with any settings of <c>PUT /v1/campaigns</c> (limits, schedule, time zone) merged over its account and name.</summary>
+    public async Task<string> CampaignWithAsync(string accountId, object settings, string? campaignId = null)
+    {
+        campaignId ??= NewId("cmp");
+        var body = new Dictionary<string, object?> { ["accountId"] = accountId, ["name"] = "Test campaign" };
+        Merge(body, settings);
+        using var admin = app.AdminClient();
         var response = await admin.PutAsJsonAsync($"/v1/campaigns/{campaignId}", body, TestContext.Current.CancellationToken);
         if (!response.IsSuccessStatusCode)
         {

@@ -21,7 +21,7 @@ internal sealed class DeciderSpecification
         return spec;
     }
 
-    public DeciderSpecification When(ParticipationRequested command)
+    public DeciderSpecification When(ParticipationRequested command, bool campaignFull = false)
     {
         Participant? state = null;
         foreach (var @event in _given)
@@ -32,11 +32,12 @@ internal sealed class DeciderSpecification
                 (ParticipationAccepted e, { } s) => s.Apply(e),
                 (ParticipationRejected e, null) => Participant.Create(e),
                 (ParticipationRejected e, { } s) => s.Apply(e),
+                (ParticipantDataErased e, { } s) => s.Apply(e),
                 _ => throw new InvalidOperationException($"Unknown event {@event.GetType().Name}"),
             };
         }
 
-        _outcome = ParticipationDecider.Decide(command, state);
+        _outcome = ParticipationDecider.Decide(command, state, campaignFull);
         return this;
     }
 
@@ -58,7 +59,9 @@ internal sealed class DeciderSpecification
         CampaignRules? rules = null,
         LimitClaim? limit = null,
         GiftClaim? gift = null,
-        Guid? participationId = null) =>
+        Guid? participationId = null,
+        DateTimeOffset? at = null,
+        PersonalData? personalData = null) =>
         new(
             ParticipationStreamKey.For(CampaignId, Sub),
             participationId ?? IdFor(replayKey),
@@ -69,18 +72,22 @@ internal sealed class DeciderSpecification
             Now.AddSeconds(-5),
             limit,
             gift,
-            PersonalData.None,
+            personalData ?? PersonalData.None,
             rules ?? CampaignRules.Default,
-            Now);
+            at ?? Now);
 
-    public static ParticipationAccepted Accepted(string replayKey, int number, int limit = 1, int? tokenLimit = null, bool canWin = true, GiftClaim? gift = null) =>
+    public static ParticipationAccepted Accepted(
+        string replayKey, int number, int limit = 1, int? tokenLimit = null, bool canWin = true, GiftClaim? gift = null,
+        DateTimeOffset? at = null, PersonalData? personalData = null) =>
         new(IdFor(replayKey), CampaignId, Sub, number, limit, tokenLimit, replayKey,
             replayKey.StartsWith("jti:", StringComparison.Ordinal) ? replayKey[4..] : null,
-            Now.AddSeconds(-5), canWin, gift, null, Now);
+            Now.AddSeconds(-5), canWin, gift, personalData, at ?? Now);
 
-    public static ParticipationRejected Rejected(string replayKey, string code) =>
+    public static ParticipationRejected Rejected(string replayKey, string code, DateTimeOffset? at = null) =>
         new(CampaignId, Sub, code, replayKey,
-            replayKey.StartsWith("jti:", StringComparison.Ordinal) ? replayKey[4..] : null, Now);
+            replayKey.StartsWith("jti:", StringComparison.Ordinal) ? replayKey[4..] : null, at ?? Now);
+
+    public static ParticipantDataErased Erased(DateTimeOffset? at = null) => new(CampaignId, Sub, 0, "admin", at ?? Now);
 
     /// <summary>A deterministic participation id per token, so expected events can be written out in full.</summary>
     public static Guid IdFor(string replayKey)

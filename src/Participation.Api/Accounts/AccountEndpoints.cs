@@ -28,7 +28,8 @@ public sealed record SecureTokenResponse(
     bool RequireExpiration,
     int? MaxTokenAgeSeconds,
     TokenEncryption Encryption,
-    long Version)
+    long Version,
+    string? JwksUri = null)
 {
     public const string Redacted = "<redacted>";
 
@@ -43,7 +44,8 @@ public sealed record SecureTokenResponse(
         settings.RequireExpiration,
         settings.MaxTokenAgeSeconds,
         settings.Encryption,
-        version);
+        version,
+        settings.Method == TokenMethod.Jwks ? settings.JwksUri : null);
 }
 
 public sealed record RedactedSecret(string? Kid, string Secret);
@@ -112,7 +114,13 @@ public static class AccountEndpoints
     }
 
     private static async Task<IResult> PutSecureToken(
-        string accountId, HttpContext http, IDocumentSession session, AccountSecrets secrets, TimeProvider time, CancellationToken ct)
+        string accountId,
+        HttpContext http,
+        IDocumentSession session,
+        AccountSecrets secrets,
+        TimeProvider time,
+        Microsoft.Extensions.Options.IOptions<Auth.JwksOptions> jwksOptions,
+        CancellationToken ct)
     {
         var caller = Caller.Of(http);
         var request = http.Request;
@@ -128,10 +136,18 @@ public static class AccountEndpoints
             return problem;
         }
 
-        var (settings, errors) = SecureTokenRequestValidator.Validate(body!);
+        var (settings, errors) = SecureTokenRequestValidator.Validate(body!, jwksOptions.Value.AllowHttp == true);
         if (settings is null)
         {
             return Problems.Validation(errors);
+        }
+
+        if (settings.Encryption == TokenEncryption.Required && !await EncryptionKeyEndpoints.HasKeysAsync(session, accountId, ct))
+        {
+            return Problems.Validation(new Dictionary<string, string[]>
+            {
+                ["encryption"] = ["Required encryption needs an encryption key: POST /v1/accounts/{accountId}/encryption-keys first."],
+            });
         }
 
         var updated = account with

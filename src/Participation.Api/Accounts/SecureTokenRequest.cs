@@ -42,8 +42,10 @@ public static class SecureTokenRequestValidator
     private const int MaxKidBytes = 256;
     private const int MaxSecretBytes = 1024;
     private const int MaxPemLength = 16 * 1024;
+    private const int MaxUriLength = 2048;
 
-    public static (SecureTokenSettings? Settings, Dictionary<string, string[]> Errors) Validate(SecureTokenRequest request)
+    /// <param name="allowHttpJwks">Whether an <c>http://</c> JWKS URI is accepted (Development and Testing only, by default).</param>
+    public static (SecureTokenSettings? Settings, Dictionary<string, string[]> Errors) Validate(SecureTokenRequest request, bool allowHttpJwks = false)
     {
         ArgumentNullException.ThrowIfNull(request);
         var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
@@ -60,14 +62,10 @@ public static class SecureTokenRequestValidator
         var method = request.Method;
         if (method is null)
         {
-            Error("method", "Required: hmac or publicKey.");
-        }
-        else if (method == TokenMethod.Jwks)
-        {
-            Error("method", "The jwks method is not available in this version yet: use hmac or publicKey.");
+            Error("method", "Required: hmac, publicKey or jwks.");
         }
 
-        var defaultAlgorithms = method == TokenMethod.PublicKey ? new[] { "RS256" } : ["HS256"];
+        var defaultAlgorithms = method is TokenMethod.PublicKey or TokenMethod.Jwks ? new[] { "RS256" } : ["HS256"];
         var algorithms = request.Algorithms ?? defaultAlgorithms;
         if (algorithms.Count == 0)
         {
@@ -183,9 +181,39 @@ public static class SecureTokenRequestValidator
             }
         }
 
-        if (request.JwksUri is not null)
+        string? jwksUri = null;
+        if (method == TokenMethod.Jwks)
         {
-            Error("jwksUri", "Only for the jwks method, which is not available in this version yet.");
+            if (request.Secret is not null || request.Secrets is not null)
+            {
+                Error("secret", "Only for the hmac method.");
+            }
+
+            if (request.PublicKeys is not null)
+            {
+                Error("publicKeys", "Only for the publicKey method.");
+            }
+
+            if (request.JwksUri is null)
+            {
+                Error("jwksUri", "Required for the jwks method: the absolute https URI of your JWK Set.");
+            }
+            else if (request.JwksUri.Length > MaxUriLength
+                || !Uri.TryCreate(request.JwksUri, UriKind.Absolute, out var uri)
+                || !Auth.JwksFetcher.IsAllowedScheme(uri, allowHttpJwks))
+            {
+                Error("jwksUri", allowHttpJwks
+                    ? $"An absolute http or https URI of at most {MaxUriLength} characters, without user info or fragment."
+                    : $"An absolute https URI of at most {MaxUriLength} characters, without user info or fragment.");
+            }
+            else
+            {
+                jwksUri = uri.AbsoluteUri;
+            }
+        }
+        else if (request.JwksUri is not null)
+        {
+            Error("jwksUri", "Only for the jwks method.");
         }
 
         CheckOptionalText("issuer", request.Issuer, Error);
@@ -201,11 +229,6 @@ public static class SecureTokenRequestValidator
             Error("maxTokenAgeSeconds", "Between 1 second and one year, or null.");
         }
 
-        if (request.Encryption is TokenEncryption.Optional or TokenEncryption.Required)
-        {
-            Error("encryption", "Encrypted tokens are not available in this version yet: use none.");
-        }
-
         if (errors.Count > 0)
         {
             return (null, errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal));
@@ -217,6 +240,7 @@ public static class SecureTokenRequestValidator
             Algorithms = [.. algorithms],
             Secrets = secrets,
             PublicKeys = publicKeys,
+            JwksUri = jwksUri,
             Issuer = request.Issuer,
             Audience = request.Audience,
             ClockSkewSeconds = request.ClockSkewSeconds ?? 120,
@@ -231,6 +255,7 @@ public static class SecureTokenRequestValidator
     {
         TokenMethod.Hmac => "hmac",
         TokenMethod.PublicKey => "publicKey",
+        TokenMethod.Jwks => "jwks",
         _ => "chosen",
     };
 

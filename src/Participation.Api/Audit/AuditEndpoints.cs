@@ -34,6 +34,8 @@ public static class AuditEndpoints
         ApiKeyCreated => "apiKeyCreated",
         ApiKeyRevoked => "apiKeyRevoked",
         CampaignSaved => "campaignSaved",
+        EncryptionKeyCreated => "encryptionKeyCreated",
+        EncryptionKeyDeleted => "encryptionKeyDeleted",
         _ => data.GetType().Name,
     };
 
@@ -44,6 +46,8 @@ public static class AuditEndpoints
         ApiKeyCreated e => e.By,
         ApiKeyRevoked e => e.By,
         CampaignSaved e => e.By,
+        EncryptionKeyCreated e => e.By,
+        EncryptionKeyDeleted e => e.By,
         _ => "unknown",
     };
 }

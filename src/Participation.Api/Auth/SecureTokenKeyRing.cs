@@ -6,11 +6,16 @@ using Participation.Api.Accounts;
 
 namespace Participation.Api.Auth;
 
-/// <summary>A configured verification key, built once from the account's settings.</summary>
-internal sealed record TokenKey(string? Kid, byte[]? KidUtf8, KeyFamily Family, SecurityKey Key, int HmacBytes)
+/// <summary>
+/// A configured verification key, built once from the account's settings (or from its JWKS).
+/// <paramref name="Algorithm"/>: the only algorithm the key may verify (a JWK's <c>alg</c>), or null for any that fits.
+/// </summary>
+internal sealed record TokenKey(string? Kid, byte[]? KidUtf8, KeyFamily Family, SecurityKey Key, int HmacBytes, JwsAlgorithm? Algorithm = null)
 {
     public bool Fits(JwsAlgorithm alg) =>
-        Family == JwsAlgorithms.Family(alg) && (Family != KeyFamily.Hmac || HmacBytes >= JwsAlgorithms.MinimumHmacBytes(alg));
+        Family == JwsAlgorithms.Family(alg)
+        && (Family != KeyFamily.Hmac || HmacBytes >= JwsAlgorithms.MinimumHmacBytes(alg))
+        && (Algorithm is null || Algorithm == alg);
 }
 
 /// <summary>The keys a token is checked against, with ready validation parameters pinned to one algorithm.</summary>
@@ -133,6 +138,24 @@ internal sealed partial class SecureTokenKeyRing
         return new SecureTokenKeyRing(version, [.. keys], settings);
     }
 
+    /// <summary>
+    /// A ring of keys that come from the account's JWKS (<see cref="JwksKeySource"/>) rather than from its settings.
+    /// Keys whose <c>alg</c> is outside the account's allow-list are left out.
+    /// </summary>
+    public static SecureTokenKeyRing ForJwks(long version, IReadOnlyList<TokenKey> keys, SecureTokenSettings settings)
+    {
+        var allowed = new HashSet<JwsAlgorithm>();
+        foreach (var name in settings.Algorithms ?? [])
+        {
+            if (JwsAlgorithms.TryParse(name, out var alg))
+            {
+                allowed.Add(alg);
+            }
+        }
+
+        return new SecureTokenKeyRing(version, [.. keys.Where(k => k.Algorithm is null || allowed.Contains(k.Algorithm.Value))], settings);
+    }
+
     private static KeySelection Selection(SecurityKey[] keys, JwsAlgorithm alg, TimeSpan skew) => new(keys, new TokenValidationParameters
     {
         // Only the signature is left to IdentityModel: our own code checks lifetime, issuer, audience and every
@@ -153,7 +176,7 @@ internal sealed partial class SecureTokenKeyRing
         LogValidationExceptions = false,
     });
 
-    private static byte[]? KidBytes(string? kid) => kid is null ? null : Encoding.UTF8.GetBytes(kid);
+    internal static byte[]? KidBytes(string? kid) => kid is null ? null : Encoding.UTF8.GetBytes(kid);
 
     private static bool TryImportPublicKey(PublicKeyEntry entry, out TokenKey key)
     {

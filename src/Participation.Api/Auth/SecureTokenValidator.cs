@@ -51,13 +51,20 @@ public sealed partial class SecureTokenValidator
     private readonly ILogger<SecureTokenValidator> logger;
     private readonly JsonWebTokenHandler handler = new() { MapInboundClaims = false };
     private readonly ConcurrentDictionary<string, SecureTokenKeyRing> keyRings = new(StringComparer.Ordinal);
+    private readonly JwksKeySource? jwks;
+    private readonly IDecryptionKeySource? decryptionKeys;
 
-    public SecureTokenValidator(TimeProvider timeProvider, ILogger<SecureTokenValidator> logger)
+    /// <param name="jwks">Keys of <c>method: jwks</c> accounts; without it such accounts have no key.</param>
+    /// <param name="decryptionKeys">The accounts' JWE decryption keys; without it no encrypted token can be decrypted.</param>
+    public SecureTokenValidator(
+        TimeProvider timeProvider, ILogger<SecureTokenValidator> logger, JwksKeySource? jwks = null, IDecryptionKeySource? decryptionKeys = null)
     {
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(logger);
         this.timeProvider = timeProvider;
         this.logger = logger;
+        this.jwks = jwks;
+        this.decryptionKeys = decryptionKeys;
     }
 
     /// <summary>
@@ -79,10 +86,25 @@ public sealed partial class SecureTokenValidator
         ArgumentNullException.ThrowIfNull(settings);
         ct.ThrowIfCancellationRequested();
 
-        var envelopeError = CheckEnvelope(token, settings, out var firstDot, out var secondDot);
+        var envelopeError = CheckEnvelope(token, settings, out var firstDot, out var secondDot, out var encrypted);
         if (envelopeError is not null)
         {
             return Fail(envelopeError);
+        }
+
+        if (encrypted)
+        {
+            // The JWE is only an envelope: the signed token inside goes through every check below, and gives the
+            // replay key (its jti, or the hash of its own signing input).
+            var (inner, decryptionError) = await DecryptAsync(token, accountId, ct).ConfigureAwait(false);
+            if (decryptionError is not null)
+            {
+                return Fail(decryptionError);
+            }
+
+            token = inner!;
+            firstDot = token.IndexOf('.', StringComparison.Ordinal);
+            secondDot = token.IndexOf('.', firstDot + 1);
         }
 
         var buffer = ArrayPool<byte>.Shared.Rent(token.Length);
@@ -96,7 +118,30 @@ public sealed partial class SecureTokenValidator
             }
 
             var ring = GetKeyRing(accountId, settingsVersion, settings);
-            error = SelectKeys(buffer, ring, ref parsed, out var selection);
+            KeySelection? selection;
+            if (settings.Method == TokenMethod.Jwks)
+            {
+                // kid is mandatory with a JWKS; the allow-list is checked first, without fetching anything.
+                error = !ring.IsAllowed(parsed.Algorithm) ? Errors.AlgNotAllowed
+                    : !parsed.Header[HKid].Present ? Errors.JwksKidMissing
+                    : null;
+                selection = null;
+                if (error is null && jwks is not null)
+                {
+                    ring = await jwks.GetRingAsync(accountId, settingsVersion, settings, ct).ConfigureAwait(false);
+                    error = SelectKeys(buffer, ring, ref parsed, out selection);
+                    if (ReferenceEquals(error, Errors.KidNotFound))
+                    {
+                        ring = await jwks.RefreshForUnknownKidAsync(accountId, settingsVersion, settings, ct).ConfigureAwait(false);
+                        error = SelectKeys(buffer, ring, ref parsed, out selection);
+                    }
+                }
+            }
+            else
+            {
+                error = SelectKeys(buffer, ring, ref parsed, out selection);
+            }
+
             if (error is not null || selection is null)
             {
                 return Fail(error ?? Errors.NoFittingKey);
@@ -138,10 +183,11 @@ public sealed partial class SecureTokenValidator
         return built;
     }
 
-    /// <summary>Size, presence, compact serialization shape and encryption (steps 1–2).</summary>
-    private static TokenError? CheckEnvelope(string? token, SecureTokenSettings settings, out int firstDot, out int secondDot)
+    /// <summary>Size, presence, compact serialization shape and the account's encryption policy (steps 1–2).</summary>
+    private static TokenError? CheckEnvelope(string? token, SecureTokenSettings settings, out int firstDot, out int secondDot, out bool encrypted)
     {
         firstDot = secondDot = -1;
+        encrypted = false;
         if (token is null)
         {
             return Errors.Missing;
@@ -160,7 +206,8 @@ public sealed partial class SecureTokenValidator
         var dots = token.AsSpan().Count('.');
         if (dots == 4)
         {
-            return DecryptionNotSupported(settings);
+            encrypted = settings.Encryption != TokenEncryption.None;
+            return encrypted ? null : Errors.EncryptionNotAccepted;
         }
 
         if (dots != 2)
@@ -178,11 +225,40 @@ public sealed partial class SecureTokenValidator
         return null;
     }
 
-    // ---- JWE ----------------------------------------------------------------------------------------------
-    // Encrypted tokens (five parts) are not supported by this component yet. JWE support belongs here: decrypt
-    // with the account's encryption keys, then verify the inner JWS with the rest of this class.
-    private static TokenError DecryptionNotSupported(SecureTokenSettings settings) =>
-        settings.Encryption == TokenEncryption.None ? Errors.EncryptionNotAccepted : Errors.EncryptionNotSupported;
+    /// <summary>
+    /// A compact JWE (step 2): parsed strictly, then decrypted with the account's key named by its <c>kid</c> (or its
+    /// newest two keys of the token's <c>alg</c>), giving the signed token inside. Every cryptographic failure is one
+    /// answer (<see cref="Jwe.Errors.Failed"/>): see <see cref="Jwe"/>.
+    /// </summary>
+    private async ValueTask<(string? Inner, TokenError? Error)> DecryptAsync(string token, string accountId, CancellationToken ct)
+    {
+        var error = Jwe.TryParse(token, out var jwe);
+        if (error is not null)
+        {
+            return (null, error);
+        }
+
+        var keys = decryptionKeys is null
+            ? []
+            : await decryptionKeys.FindAsync(accountId, jwe!.Kid, jwe.Algorithm, ct).ConfigureAwait(false);
+        var plaintext = keys.Count == 0 ? null : Jwe.Decrypt(jwe!, keys);
+        if (plaintext is null)
+        {
+            return (null, Jwe.Errors.Failed);
+        }
+
+        try
+        {
+            // The content must be a compact JWS: ASCII, three parts (their strict checks follow).
+            return Ascii.IsValid(plaintext) && plaintext.AsSpan().Count((byte)'.') == 2
+                ? (Encoding.ASCII.GetString(plaintext), null)
+                : (null, Jwe.Errors.NotJws);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(plaintext);
+        }
+    }
 
     /// <summary>Strict base64url decoding of the three parts, strict JSON of header and payload, header rules (steps 2–4).</summary>
     private static TokenError? Parse(string token, int firstDot, int secondDot, byte[] buffer, ref ParsedToken parsed)
@@ -770,9 +846,9 @@ public sealed partial class SecureTokenValidator
         public static readonly TokenError AlgNotAllowed = new(TokenErrorCodes.AlgorithmNotAllowed, "The token's algorithm is not allowed for this account.");
         public static readonly TokenError NoFittingKey = new(TokenErrorCodes.KeyNotFound, "This account has no key for the token's algorithm.");
         public static readonly TokenError KidNotFound = new(TokenErrorCodes.KeyNotFound, "This account has no key with the token's 'kid' for its algorithm.");
+        public static readonly TokenError JwksKidMissing = new(TokenErrorCodes.KeyNotFound, "This account's keys come from a JWKS: the token's header must name its key ('kid').");
         public static readonly TokenError InvalidSignature = new(TokenErrorCodes.InvalidSignature, "The token's signature does not match the account's keys.");
         public static readonly TokenError EncryptionNotAccepted = new(TokenErrorCodes.DecryptionFailed, "This account does not accept encrypted tokens.");
-        public static readonly TokenError EncryptionNotSupported = new(TokenErrorCodes.DecryptionFailed, "Encrypted tokens are not supported yet.");
         public static readonly TokenError EncryptionRequired = new(TokenErrorCodes.DecryptionFailed, "This account requires encrypted tokens.");
         public static readonly TokenError SubMissing = new(TokenErrorCodes.MissingClaim, "The token has no 'sub' claim.");
         public static readonly TokenError SubInvalid = new(TokenErrorCodes.ClaimInvalid, "The 'sub' claim must be a non-empty string of at most 256 bytes without control characters.");

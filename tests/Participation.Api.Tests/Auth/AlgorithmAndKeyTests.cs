@@ -359,7 +359,7 @@ public sealed class AlgorithmAndKeyTests
     }
 
     [Fact]
-    public async Task A_jwks_account_has_no_keys_here() =>
+    public async Task Without_a_jwks_source_a_jwks_account_has_no_keys() =>
         (await harness.Validate(
             TestTokens.Asymmetric("RS256", ValidatorHarness.ValidClaims(), kid: "rsa"),
             new SecureTokenSettings { Method = TokenMethod.Jwks, Algorithms = ["RS256"], JwksUri = "https://partner.example/jwks" }))

@@ -114,11 +114,11 @@ public sealed class TokenStructureTests
     [Theory]
     [InlineData(TokenEncryption.Optional)]
     [InlineData(TokenEncryption.Required)]
-    public async Task Encrypted_tokens_are_not_supported_yet(TokenEncryption encryption)
+    public async Task An_encrypted_token_no_key_opens_fails_decryption(TokenEncryption encryption)
     {
         var settings = hmac with { Encryption = encryption };
         var error = (await harness.Validate(TestTokens.JweShaped(), settings)).ShouldBeRefused(TokenErrorCodes.DecryptionFailed);
-        error.Detail.ShouldBe("Encrypted tokens are not supported yet.");
+        error.Detail.ShouldBe("The encrypted token could not be decrypted with this account's encryption keys.");
     }
 
     [Fact]

@@ -15,9 +15,9 @@ internal sealed class ValidatorHarness
 
     private long version;
 
-    public ValidatorHarness()
+    public ValidatorHarness(IDecryptionKeySource? decryptionKeys = null)
     {
-        Validator = new SecureTokenValidator(Time, Log);
+        Validator = new SecureTokenValidator(Time, Log, decryptionKeys: decryptionKeys);
     }
 
     public FakeTimeProvider Time { get; } = new(Now);

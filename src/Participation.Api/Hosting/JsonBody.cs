@@ -1,6 +1,8 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Net.Http.Headers;
 
 namespace Participation.Api.Hosting;
 
@@ -54,7 +56,38 @@ public static class JsonBody
         {
             return (null, Problems.Create(ex.StatusCode, Problems.RequestInvalid, "The body could not be read (too large or cut short)."));
         }
+        catch (InvalidOperationException) when (HasUnknownCharset(request))
+        {
+            return (null, UnknownCharset());
+        }
     }
+
+    /// <summary>
+    /// True when the Content-Type names a charset no <see cref="Encoding"/> exists for (<c>charset=bogus</c>, an empty
+    /// one): <c>ReadFromJsonAsync</c> then throws <see cref="InvalidOperationException"/>, which is the client's fault.
+    /// </summary>
+    internal static bool HasUnknownCharset(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType) || !mediaType.Charset.HasValue)
+        {
+            return false;
+        }
+
+        try
+        {
+            _ = Encoding.GetEncoding(mediaType.Charset.Value!);
+            return false;
+        }
+        catch (ArgumentException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>400 <c>request_invalid</c> for a body in a charset the service cannot decode.</summary>
+    internal static ProblemHttpResult UnknownCharset() =>
+        Problems.BadRequest("The body's charset is not supported: send JSON in UTF-8.");
 
     // System.Text.Json messages name the member and the expected type, never the value, so they are safe to return.
     private static string Describe(JsonException ex) =>

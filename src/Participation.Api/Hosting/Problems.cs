@@ -19,6 +19,7 @@ public static class Problems
     public const string TokenCampaignMismatch = "token_campaign_mismatch";
     public const string TokenReplayed = "token_replayed";
     public const string InternalError = "internal_error";
+    public const string RateLimited = "rate_limited";
 
     private static readonly Dictionary<int, string> Titles = new()
     {
@@ -28,6 +29,7 @@ public static class Problems
         [StatusCodes.Status404NotFound] = "Not found",
         [StatusCodes.Status409Conflict] = "Conflict",
         [StatusCodes.Status413PayloadTooLarge] = "Payload too large",
+        [StatusCodes.Status429TooManyRequests] = "Too many requests",
         [StatusCodes.Status500InternalServerError] = "Internal error",
         [StatusCodes.Status503ServiceUnavailable] = "Service unavailable",
     };

@@ -125,6 +125,10 @@ public static class TokenExtraction
             return (null, Problems.Create(StatusCodes.Status400BadRequest, Problems.RequestInvalid,
                 "The JSON body must be an object with one string member: {\"token\": \"...\"}."));
         }
+        catch (InvalidOperationException) when (JsonBody.HasUnknownCharset(request))
+        {
+            return (null, JsonBody.UnknownCharset());
+        }
 
         return (body?.Token, null);
     }

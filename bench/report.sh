@@ -34,7 +34,7 @@ render() {
       mix: "Mix (limit 3: 50% new participants, 30% returning under the limit, 10% over it, 10% copies of earlier tokens)"
     };
     $meta[0] as $m | $ceiling[0] as $c | $ceiling_end[0] as $e | $cold[0] as $k | ($e != $c) as $has_end |
-    ($runs | map(select(.scenario == "new" and .connections == 32 and .apis == 1))) as $headline |
+    ($runs | map(select(.scenario == "new" and .connections == 32 and .apis == 1 and (.verdict | startswith("INVALID") | not)))) as $headline |
     [
       "## Latest run",
       "",

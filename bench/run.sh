@@ -3,9 +3,10 @@
 #
 #   bench/run.sh [--quick | --focus] [--no-doc] [--label TEXT]
 #
-#   (default)  full run, about 15-25 min: pgbench ceiling at 8/16/32 clients, cold start, every scenario
+#   (default)  full run, about 20-25 min: pgbench ceiling at 8/16/32 clients, cold start, every scenario
 #              (new participants at 8/32/64 connections, returning, over-limit, replay storm, mix) for HS256 and
-#              RS256 on one API process, then the key scenarios on three API processes sharing the database
+#              RS256 on one API process, then the key scenarios on three API processes sharing the database, then
+#              the ceiling and the headline (new participants, 32 connections) again
 #   --quick    about 5 min: shorter ceiling and runs, one API process, the key scenarios at 32 connections
 #   --focus    the ceiling and "new participants" at 32 connections (HS256, RS256) only: for A/B of a setting
 #   --no-doc   leave docs/benchmarks.md alone (results still go to bench/results/)
@@ -37,16 +38,16 @@ while [ $# -gt 0 ]; do
     --focus) MODE=focus ;;
     --no-doc) WRITE_DOC=0 ;;
     --label) LABEL="${2:-}"; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
 
 case "$MODE" in
-  full) PGBENCH_SECONDS=15; RUN_SECONDS=15; WARMUP_SECONDS=20 ;;
+  full) PGBENCH_SECONDS=15; RUN_SECONDS=15; WARMUP_SECONDS=30 ;;
   quick) PGBENCH_SECONDS=8; RUN_SECONDS=8; WARMUP_SECONDS=8 ;;
-  focus) PGBENCH_SECONDS=15; RUN_SECONDS=15; WARMUP_SECONDS=20 ;;
+  focus) PGBENCH_SECONDS=15; RUN_SECONDS=15; WARMUP_SECONDS=30 ;;
 esac
 
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -379,11 +380,13 @@ MISMATCHES=0
 RUN_SEQ=0
 declare -A BEST_RATE=([hs256]=0 [rs256]=0)
 
-token_budget() { # alg seconds: tokens for a run, from the best rate seen so far with this alg (at least 3,000)
-  local rate="${BEST_RATE[$1]}"
-  [ "$rate" -gt 0 ] || rate="${BEST_RATE[hs256]}"
-  [ "$rate" -gt 0 ] || rate=3000
+# Tokens for a run: 2.5 times what the best rate seen so far with this alg would use, and at least enough for 30 % of
+# the ceiling (above the target), so that a slow warm-up cannot starve a fast run.
+token_budget() { # alg seconds
+  local rate="${BEST_RATE[$1]}" floor
+  floor="$(awk -v c="$CEILING" -v s="$2" 'BEGIN {printf "%d", c * s * 0.3}')"
   local n=$((rate * $2 * 5 / 2))
+  [ "$n" -ge "$floor" ] || n=$floor
   [ "$n" -ge 3000 ] || n=3000
   echo "$n"
 }
@@ -447,7 +450,7 @@ measure() {
   esac
 
   local rate
-  rate="$(jq -r '(.requests / (.duration_us / 1e6)) | floor' "$result")"
+  rate="$(jq -r '(.answered / (.duration_us / 1e6)) | floor' "$result")"
   [ "$rate" -gt "${BEST_RATE[$alg]}" ] && BEST_RATE[$alg]=$rate
 
   jq -c \
@@ -460,14 +463,14 @@ measure() {
     --arg load0 "$load0" --arg load1 "$load1" --argjson wall_ms $((wall1 - wall0)) \
     '. as $w | ($w.duration_us / 1e6) as $d | ($wall_ms / 1000) as $wall | {
       scenario: $scenario, alg: $alg, campaign: $campaign, apis: $apis, connections: $connections, seconds: $seconds,
-      tokens: $tokens, wrk: $w, rps: ($w.requests / $d), ceiling: $ceiling, ratio: (($w.requests / $d) / $ceiling),
+      tokens: $tokens, wrk: $w, rps: ($w.answered / $d), ceiling: $ceiling, ratio: (($w.answered / $d) / $ceiling),
       cpu: { hz: $hz, window_s: $wall, api: ($api_ticks / $hz / $wall), postgres: ($pg_ticks / $hz / $wall),
              generator: ($gen_ticks / $hz / $wall), machine: ($busy_ticks / $hz / $wall), idle: ($idle_ticks / $hz / $wall),
-             api_us_per_request: (if $w.requests > 0 then $api_ticks / $hz * 1e6 / $w.requests else null end),
-             postgres_us_per_request: (if $w.requests > 0 then $pg_ticks / $hz * 1e6 / $w.requests else null end) },
+             api_us_per_request: (if $w.answered > 0 then $api_ticks / $hz * 1e6 / $w.answered else null end),
+             postgres_us_per_request: (if $w.answered > 0 then $pg_ticks / $hz * 1e6 / $w.answered else null end) },
       rss_mb: ($rss_kb / 1024), peak_rss_mb: ($hwm_kb / 1024),
-      statements_per_request: (if $w.requests > 0 then $statements / $w.requests else null end),
-      transactions_per_request: (if $w.requests > 0 then $xacts / $w.requests else null end),
+      statements_per_request: (if $w.answered > 0 then $statements / $w.answered else null end),
+      transactions_per_request: (if $w.answered > 0 then $xacts / $w.answered else null end),
       db: {before: $before, after: $after}, verdict: $verdict, loadavg: [$load0, $load1] }' \
     "$result" > "$RESULTS/runs/$(printf '%03d' "$RUN_SEQ")-$campaign.json"
   jq -r '"  \(.rps | floor) req/s (\(.ratio * 100 | . * 10 | round / 10)% of ceiling), p50 \(.wrk.latency_us.p50 / 1000) ms, p99 \(.wrk.latency_us.p99 / 1000) ms, statuses \(.wrk.statuses | tostring), cpu api \(.cpu.api * 100 | round)% pg \(.cpu.postgres * 100 | round)% wrk \(.cpu.generator * 100 | round)% of a core; \(.verdict)"' \
@@ -507,7 +510,7 @@ check() { # scenario result before after
     local IFS=';'
     echo "MISMATCH: ${problems[*]}"
   elif [ "$exhausted" != 0 ]; then
-    echo "ok (counts exact; tokens ran out: $exhausted requests not sent, figures understated)"
+    echo "INVALID: tokens ran out ($exhausted health checks sent instead; counts exact, throughput and latency meaningless)"
   elif [ "$other" != 0 ] || [ "$errors" != 0 ]; then
     echo "ok (counts exact; $other unexpected statuses, $errors socket errors/timeouts)"
   else
@@ -540,7 +543,7 @@ warm_up() {
     log "warm-up $campaign (${seconds}s)"
     run_wrk "$WORK/warmup.txt" "/v1/campaigns/$campaign/participations" once 32 "$seconds" "$WORK/warmup.json"
     local rate
-    rate="$(jq -r '(.requests / (.duration_us / 1e6)) | floor' "$WORK/warmup.json")"
+    rate="$(jq -r '(.answered / (.duration_us / 1e6)) | floor' "$WORK/warmup.json")"
     [ "$rate" -gt "${BEST_RATE[$alg]}" ] && BEST_RATE[$alg]=$rate
     log "  warm-up: $rate req/s, statuses $(jq -c .statuses "$WORK/warmup.json")"
   done

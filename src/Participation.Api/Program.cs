@@ -1,6 +1,11 @@
 using JasperFx;
 using Participation.Api.Hosting;
 
+if (args.Contains(HealthProbe.Flag))
+{
+    return await HealthProbe.RunAsync(args, Console.Out);
+}
+
 var app = await ParticipationApp.CreateAsync(new WebApplicationOptions { Args = args });
 return await app.RunJasperFxCommands(args);
 

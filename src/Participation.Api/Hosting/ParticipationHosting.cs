@@ -9,7 +9,9 @@ using Participation.Api.ApiKeys;
 using Participation.Api.Audit;
 using Participation.Api.Auth;
 using Participation.Api.Campaigns;
+using Participation.Api.Hosting.ApiReference;
 using Participation.Api.Hosting.Database;
+using Participation.Api.Pages;
 using Participation.Api.Participations;
 using Participation.Api.Reports;
 using Participation.Domain;
@@ -24,6 +26,12 @@ public static class ParticipationHosting
 {
     public const string ConnectionStringName = "Marten";
     public const string SchemaName = "participation";
+
+    /// <summary>
+    /// The largest request body of any route (management bodies: token settings with ten PEM keys fit well under
+    /// it); the participation route has its own, smaller limit.
+    /// </summary>
+    public const long MaxRequestBodyBytes = 256 * 1024;
 
     /// <summary>Everything the service needs: database (configured or embedded), Marten, Wolverine, token checks, problems.</summary>
     public static async Task AddParticipationAsync(this WebApplicationBuilder builder)
@@ -40,9 +48,13 @@ public static class ParticipationHosting
         services.AddSingleton<ParticipationMetrics>();
         builder.AddParticipationTelemetry();
         builder.AddSecretsAtRest();
+        builder.AddParticipationRateLimiting();
+        builder.AddKeySources();
         services.AddProblemDetails();
         services.AddExceptionHandler<ExceptionProblems>();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+        services.AddParticipationApiReference();
+        services.AddParticipationPages(builder.Configuration);
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
@@ -54,7 +66,7 @@ public static class ParticipationHosting
         {
             k.Limits.MaxRequestLineSize = 64 * 1024;
             k.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
-            k.Limits.MaxRequestBodySize = 1024 * 1024;
+            k.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
             k.AddServerHeader = false;
         });
 
@@ -121,16 +133,20 @@ public static class ParticipationHosting
         app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseParticipationRateLimiting();
 
         app.MapParticipationTelemetry();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         app.MapAccountEndpoints();
+        app.MapEncryptionKeyEndpoints();
         app.MapApiKeyEndpoints();
         app.MapAuditEndpoints();
         app.MapCampaignEndpoints();
         app.MapParticipationEndpoints();
         app.MapReportEndpoints();
+        app.MapParticipationApiReference();
+        app.MapPageEndpoints();
         return app;
     }
 

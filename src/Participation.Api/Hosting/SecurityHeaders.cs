@@ -14,7 +14,11 @@ public static class SecurityHeaders
             var headers = context.Response.Headers;
             headers.TryAdd("X-Content-Type-Options", "nosniff");
             headers.TryAdd("Referrer-Policy", "no-referrer");
-            headers.TryAdd("X-Frame-Options", "DENY");
+            // A page that says who may frame it (CSP frame-ancestors, such as the embeddable play page) keeps its choice.
+            if (!headers.ContentSecurityPolicy.ToString().Contains("frame-ancestors", StringComparison.Ordinal))
+            {
+                headers.TryAdd("X-Frame-Options", "DENY");
+            }
             if (context.Request.Path.StartsWithSegments("/v1"))
             {
                 headers.TryAdd("Cache-Control", "no-store");

@@ -21,10 +21,11 @@ public static class Telemetry
         var prometheus = builder.Configuration.GetValue("Participation:Metrics:Prometheus", true);
 
         builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(ServiceName))
+            // OTEL_SERVICE_NAME (and OTEL_RESOURCE_ATTRIBUTES) name the service as usual; "participation" otherwise.
+            .ConfigureResource(resource => resource.AddService(builder.Configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : ServiceName))
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(ParticipationMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Npgsql");
+                metrics.AddMeter(ParticipationMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Npgsql", "System.Net.Http");
                 if (prometheus)
                 {
                     metrics.AddPrometheusExporter();
@@ -40,7 +41,8 @@ public static class Telemetry
                 tracing.AddAspNetCoreInstrumentation(options =>
                     // The query string may carry a token (qual_token): traces record the path only.
                     options.EnrichWithHttpRequest = (activity, _) => activity.SetTag("url.query", null));
-                tracing.AddSource("Wolverine", "Marten", "Npgsql");
+                // System.Net.Http: outgoing calls (partners' JWKS endpoints), with the W3C trace context .NET propagates itself.
+                tracing.AddSource("Wolverine", "Marten", "Npgsql", "System.Net.Http");
                 if (otlp)
                 {
                     tracing.AddOtlpExporter();

@@ -1,0 +1,39 @@
+using Scalar.AspNetCore;
+
+namespace Participation.Api.Hosting.ApiReference;
+
+/// <summary>
+/// The OpenAPI document at <c>/openapi/v1.json</c> (ASP.NET Core's generator, completed by <see cref="ApiContract"/>)
+/// and the interactive reference at <c>/docs</c> (Scalar, served from the service itself: no CDN, no web fonts, no
+/// telemetry).
+/// </summary>
+public static class ApiReferenceSetup
+{
+    public const string DocumentName = "v1";
+    public const string DocumentPath = "/openapi/v1.json";
+    public const string ReferencePath = "/docs";
+
+    public static IServiceCollection AddParticipationApiReference(this IServiceCollection services)
+    {
+        services.AddOpenApi(DocumentName, options =>
+        {
+            options.AddOperationTransformer<ContractOperationTransformer>();
+            options.AddDocumentTransformer<ContractDocumentTransformer>();
+            options.AddSchemaTransformer<StrictNumberSchemaTransformer>();
+        });
+        return services;
+    }
+
+    public static WebApplication MapParticipationApiReference(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapScalarApiReference(ReferencePath, options => options
+            .WithTitle("Participation API")
+            .WithOpenApiRoutePattern("/openapi/{documentName}.json")
+            .AddDocument(DocumentName)
+            .DisableDefaultFonts()
+            .DisableTelemetry());
+        return app;
+    }
+}

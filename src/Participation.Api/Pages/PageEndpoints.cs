@@ -56,11 +56,12 @@ public static class PageEndpoints
         if (campaign is null)
         {
             return Html(StatusCodes.Status404NotFound, Layout(basePath, "Campaign not found", "play",
-                """
+                $$"""
                 <main class="card" id="play">
                   <h1>Campaign not found</h1>
                   <p class="message refused" id="status">This campaign does not exist (any more). Please go back to the site that sent you here.</p>
                 </main>
+                <script src="{{HtmlEncoder.Default.Encode(basePath)}}{{AssetPrefix}}play.js" defer></script>
                 """));
         }
 

@@ -61,14 +61,15 @@
     try {
       const [c, r] = await Promise.all([get(''), get('/report')]);
       if (c.status === 401 || r.status === 401) {
+        // Not kept: a reload or the 30-second refresh would only be refused again.
+        forgetKey();
         say('This API key is not valid. Enter the key of the account that owns this campaign.', 'refused');
-        report.hidden = true;
         return;
       }
 
       if (c.status === 404 || r.status === 404) {
-        say('No campaign "' + campaignId + '" for this key.', 'refused');
-        report.hidden = true;
+        forgetKey();
+        say('This key does not give access to campaign "' + campaignId + '": enter the key of the account that owns it.', 'refused');
         return;
       }
 
@@ -194,7 +195,14 @@
   }
 
   async function exportCsv() {
-    const response = await get('/participations', 'text/csv');
+    let response;
+    try {
+      response = await get('/participations', 'text/csv');
+    } catch (e) {
+      say('The service could not be reached. Check your connection and try again.', 'wait');
+      return;
+    }
+
     if (!response.ok) {
       say('The export failed (' + response.status + ').', 'refused');
       return;
@@ -219,12 +227,16 @@
     load();
   });
 
-  $('forget').addEventListener('click', () => {
+  function forgetKey() {
     key = null;
     try { window.sessionStorage.removeItem(KEY); } catch (e) { /* ignore */ }
     report.hidden = true;
     $('forget').hidden = true;
     delete root.dataset.loaded;
+  }
+
+  $('forget').addEventListener('click', () => {
+    forgetKey();
     say('Key forgotten. Enter an API key to see this campaign\'s figures.');
   });
 

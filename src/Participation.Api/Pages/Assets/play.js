@@ -6,6 +6,8 @@
 (() => {
   const root = document.getElementById('play');
   if (!root || !root.dataset.campaign) {
+    // The "campaign not found" page: nothing to check, but the invitation still leaves the address bar.
+    stripToken();
     return;
   }
 
@@ -60,18 +62,27 @@
 
   function readToken() {
     const key = 'participation:token:' + campaignId;
-    const params = new URLSearchParams(window.location.search);
-    const fromUrl = params.get('qual_token');
+    const fromUrl = stripToken();
     if (fromUrl) {
-      // Keep the invitation out of the address bar, the history and anything copied from it; a reload finds it here.
+      // A reload finds the invitation here, once it is out of the address bar.
       try { window.sessionStorage.setItem(key, fromUrl); } catch (e) { /* storage may be blocked in a third-party frame */ }
-      params.delete('qual_token');
-      const query = params.toString();
-      try { window.history.replaceState(null, '', window.location.pathname + (query ? '?' + query : '') + window.location.hash); } catch (e) { /* ignore */ }
       return fromUrl;
     }
 
     try { return window.sessionStorage.getItem(key); } catch (e) { return null; }
+  }
+
+  // Takes the invitation out of the address bar, the history and anything copied from it; returns it.
+  function stripToken() {
+    const params = new URLSearchParams(window.location.search);
+    const token = params.get('qual_token');
+    if (token !== null) {
+      params.delete('qual_token');
+      const query = params.toString();
+      try { window.history.replaceState(null, '', window.location.pathname + (query ? '?' + query : '') + window.location.hash); } catch (e) { /* ignore */ }
+    }
+
+    return token;
   }
 
   function inTime(seconds) {
@@ -204,18 +215,23 @@
 
     if (answer.status === 409 && body.code === 'token_replayed') {
       root.dataset.code = 'token_replayed';
-      show(result, 'This invitation has already been used: your participation #' + body.number + ' is recorded. ' + AGAIN, 'ok');
+      show(result, 'This invitation has already been used: your participation #' + body.number + ' is recorded.', 'ok');
+      show(status, AGAIN, '');
       button.textContent = 'Done';
       return;
     }
 
     const code = body.code || (answer.status >= 500 ? 'service_unavailable' : 'request_invalid');
     showRemaining(body.remaining);
-    refuse(result, code, answer.retryAfter);
     if (answer.status >= 500 || code === 'rate_limited') {
+      // Worth another click: the check above still holds.
+      refuse(result, code, answer.retryAfter);
       button.textContent = 'Try again';
       button.disabled = false;
     } else {
+      // The answer replaces "You can take part" (another tab or device may have taken part meanwhile).
+      result.hidden = true;
+      refuse(status, code, answer.retryAfter);
       button.textContent = 'Take part';
     }
 

@@ -31,7 +31,9 @@ render() {
       returning: "Returning participants up to their limit (limit 10: one stream creation, then appends)",
       overlimit: "Over-limit traffic (2,000 participants at their limit of 1: every request 403, a refusal appended once per token)",
       replay: "Replay storm (the same 16 accepted tokens again and again: every request 409, nothing written)",
-      mix: "Mix (limit 3: 50% new participants, 30% returning under the limit, 10% over it, 10% copies of earlier tokens)"
+      mix: "Mix (limit 3: 50% new participants, 30% returning under the limit, 10% over it, 10% copies of earlier tokens)",
+      capped: "New participants on a capped campaign (limits.maxParticipations far above what the run reaches: every acceptance takes a place on the campaign counter)",
+      capfull: "New participants racing for the last places (limits.maxParticipations 2,000: exactly 2,000 accepted, then 403 campaign_full)"
     };
     $meta[0] as $m | $ceiling[0] as $c | $ceiling_end[0] as $e | $cold[0] as $k | ($e != $c) as $has_end |
     ($runs | map(select(.scenario == "new" and .connections == 32 and .apis == 1 and (.verdict | startswith("INVALID") | not)))) as $headline |
@@ -78,7 +80,7 @@ render() {
       "",
       "Closed loop (`wrk -t2`; with three API processes `-t3 -c33`, one thread and 11 connections per process), each request a distinct pre-minted token unless said otherwise, \($runs[0].seconds // 0) s per run after a warm-up. Latency is wrk'\''s, from the client. CPU in cores from /proc (API processes; postmaster and every backend; wrk; the rest of the machine), so 2.0 is the whole machine. Statements and transactions per request come from `pg_stat_statements` and `pg_stat_database` over the run (the async projection daemon'\''s work included). The check compares the events in the database with the statuses wrk counted.",
       "",
-      ($runs | group_by(.scenario) | sort_by(.[0].scenario | {new: 0, returning: 1, overlimit: 2, replay: 3, mix: 4}[.]) | .[] |
+      ($runs | group_by(.scenario) | sort_by(.[0].scenario | {new: 0, capped: 1, capfull: 2, returning: 3, overlimit: 4, replay: 5, mix: 6}[.]) | .[] |
         "#### \(titles[.[0].scenario])", "", header, (.[] | row), "")
     ] | .[]'
 }

@@ -9,6 +9,8 @@
 #              the ceiling and the headline (new participants, 32 connections) again
 #   --quick    about 5 min: shorter ceiling and runs, one API process, the key scenarios at 32 connections
 #   --focus    the ceiling and "new participants" at 32 connections (HS256, RS256) only: for A/B of a setting
+#   --cap      the cost of the campaign-wide cap: new participants on an uncapped campaign, on a capped one (the cap
+#              far away) and racing for the last 2,000 places, HS256 at 32 connections, each twice, interleaved
 #   --no-doc   leave docs/benchmarks.md alone (results still go to bench/results/)
 #   --label    a note stored with the results (e.g. the setting under test)
 #
@@ -36,6 +38,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --quick) MODE=quick ;;
     --focus) MODE=focus ;;
+    --cap) MODE=cap ;;
     --no-doc) WRITE_DOC=0 ;;
     --label) LABEL="${2:-}"; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
@@ -47,8 +50,9 @@ done
 case "$MODE" in
   full) PGBENCH_SECONDS=15; RUN_SECONDS=15; WARMUP_SECONDS=30 ;;
   quick) PGBENCH_SECONDS=8; RUN_SECONDS=8; WARMUP_SECONDS=8 ;;
-  focus) PGBENCH_SECONDS=15; RUN_SECONDS=15; WARMUP_SECONDS=30 ;;
+  focus|cap) PGBENCH_SECONDS=15; RUN_SECONDS=15; WARMUP_SECONDS=30 ;;
 esac
+CAPFULL_PLACES=2000
 
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 RESULTS="$ROOT/bench/results/$STAMP-$MODE"
@@ -317,9 +321,9 @@ configure_accounts() {
     "$(jq -nc --rawfile pem "$WORK/rs256.pub.pem" '{method: "publicKey", algorithms: ["RS256"], publicKeys: [{kid: "bench-1", pem: $pem}]}')"
 }
 
-create_campaign() { # id alg limit
-  admin PUT "/v1/campaigns/$1" "$(jq -nc --arg a "bench-$2" --arg n "$1" --argjson l "$3" \
-    '{accountId: $a, name: $n, limits: {perParticipant: $l}}')"
+create_campaign() { # id alg limit [campaign-wide cap]
+  admin PUT "/v1/campaigns/$1" "$(jq -nc --arg a "bench-$2" --arg n "$1" --argjson l "$3" --argjson cap "${4:-null}" \
+    '{accountId: $a, name: $n, limits: ({perParticipant: $l} + (if $cap == null then {} else {maxParticipations: $cap} end))}')"
 }
 
 mint() { # alg campaign plan count prefix out [extra args...]
@@ -395,18 +399,20 @@ token_budget() { # alg seconds
 measure() {
   local scenario=$1 alg=$2 connections=$3 seconds=$RUN_SECONDS apis=${#API_PORTS[@]}
   local campaign="$scenario-$alg-c$connections-a$apis-r$RUN_SEQ" limit=1 mode=once plan tokens="$WORK/tokens-$RUN_SEQ.txt"
-  local count prefix="p$RUN_SEQ"
+  local count prefix="p$RUN_SEQ" cap=""
   RUN_SEQ=$((RUN_SEQ + 1))
   count="$(token_budget "$alg" "$seconds")"
   case "$scenario" in
     new) plan=(new) ;;
+    capped) cap=1000000000; plan=(new) ;;
+    capfull) cap=$CAPFULL_PLACES; plan=(new) ;;
     returning) limit=10; plan=(returning --limit "$limit") ;;
     overlimit) plan=(overlimit --participants 2000) ;;
     replay) mode=cycle; count=16; plan=(new) ;;
     mix) limit=3; plan=(mix --limit "$limit") ;;
     *) die "unknown scenario $scenario" ;;
   esac
-  create_campaign "$campaign" "$alg" "$limit"
+  create_campaign "$campaign" "$alg" "$limit" "$cap"
   mint "$alg" "$campaign" "${plan[0]}" "$count" "$prefix" "$tokens" "${plan[@]:1}"
   case "$scenario" in
     overlimit)
@@ -496,7 +502,13 @@ check() { # scenario result before after
     problems+=("database accepted $accepted, generator saw $s201 x 201 (+$unanswered unanswered)")
   fi
   case "$scenario" in
-    new|returning)
+    capfull)
+      # Every participant is new and within its own limit: never more than the cap, and a 403 (campaign_full) only
+      # once every place is taken.
+      [ "$a1" -le "$CAPFULL_PLACES" ] || problems+=("the campaign accepted $a1 participations for $CAPFULL_PLACES places")
+      [ "$s403" = 0 ] || [ "$a1" = "$CAPFULL_PLACES" ] || problems+=("$s403 x 403 with $a1 of $CAPFULL_PLACES places taken")
+      [ "$s409" = 0 ] || problems+=("$s409 x 409 where no token is sent twice") ;;
+    new|returning|capped)
       [ "$s403" = 0 ] && [ "$s409" = 0 ] || problems+=("$s403 x 403 and $s409 x 409 where every participation is within the limit") ;;
     overlimit)
       [ "$s201" = 0 ] || problems+=("$s201 x 201 for participants at their limit")
@@ -624,6 +636,7 @@ case "$MODE" in
       for c in 8 32 64; do measure new "$alg" "$c"; done
       for s in returning overlimit replay mix; do measure "$s" "$alg" 32; done
     done
+    for s in capped capfull; do measure "$s" hs256 32; done
     stop_apis
     for _ in 1 2 3; do start_api "$(free_port)"; done
     for port in "${API_PORTS[@]}"; do wait_ready "$port" 180 >/dev/null || die "an API process did not become ready"; done
@@ -651,6 +664,9 @@ case "$MODE" in
     ;;
   focus)
     for alg in hs256 rs256; do measure new "$alg" 32; done
+    ;;
+  cap)
+    for _ in 1 2; do for s in new capped capfull; do measure "$s" hs256 32; done; done
     ;;
 esac
 

@@ -135,11 +135,18 @@ public static partial class CampaignEndpoints
         var response = CampaignResponse.From(campaign);
         session.Store(campaign);
 
-        // A cap on a campaign that had none: its count of places taken starts from what it accepted so far
-        // (CampaignPlaces). A cap changed from one value to another keeps counting.
-        if (campaign.Limits.MaxParticipations is not null && existing?.Limits.MaxParticipations is null)
+        // A cap on a campaign that had none: its count of places taken starts from what it accepted so far. A cap
+        // changed from one value to another keeps counting, with the places left shared out again (CampaignPlaces).
+        if (campaign.Limits.MaxParticipations is { } max)
         {
-            CampaignPlaces.QueueRecount(session, campaign.Id);
+            if (existing?.Limits.MaxParticipations is null)
+            {
+                CampaignPlaces.QueueRecount(session, campaign.Id, max);
+            }
+            else if (existing.Limits.MaxParticipations != max)
+            {
+                CampaignPlaces.QueueResize(session, campaign.Id, max);
+            }
         }
 
         session.Events.Append(

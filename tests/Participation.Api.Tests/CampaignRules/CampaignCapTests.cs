@@ -94,6 +94,40 @@ public sealed class CampaignCapTests(AppFixture app)
     }
 
     [Fact]
+    public async Task LoweringTheCapAfterAcceptancesSpreadOverShardsCountsTheWholeCampaign()
+    {
+        // The count is kept in several rows (CampaignPlaces.Shards) that racing acceptances take side by side; a new cap
+        // shares out what is left of the whole campaign, whatever each row holds.
+        var account = await _given.HmacAccountAsync();
+        var campaign = await _given.CampaignWithAsync(account, new { limits = new { perParticipant = 1, maxParticipations = 1000 } });
+        using var client = app.Client();
+        var early = await Race(campaign, [.. Enumerable.Range(0, 40).Select(i => Token(campaign, $"early-{i}"))], client);
+        early.Where(a => a.Status != HttpStatusCode.Created).Select(a => $"{(int)a.Status} {a.Body}").ShouldBeEmpty();
+        (await ShardsInUseAsync(campaign)).ShouldBeGreaterThan(1, "the race should have spread over several rows");
+
+        await _given.CampaignWithAsync(account, new { limits = new { perParticipant = 1, maxParticipations = 45 } }, campaign);
+        var late = await Race(campaign, [.. Enumerable.Range(0, 30).Select(i => Token(campaign, $"late-{i}"))], client);
+
+        late.Count(a => a.Status == HttpStatusCode.Created).ShouldBe(5);
+        late.Where(a => a.Status != HttpStatusCode.Created).ShouldAllBe(a => a.Code == "campaign_full");
+        (await CountInDatabaseAsync(campaign)).ShouldBe((45, 25, 45));
+
+        // Raised again: exactly the difference.
+        await _given.CampaignWithAsync(account, new { limits = new { perParticipant = 1, maxParticipations = 48 } }, campaign);
+        var last = await Race(campaign, [.. Enumerable.Range(0, 10).Select(i => Token(campaign, $"last-{i}"))], client);
+        last.Count(a => a.Status == HttpStatusCode.Created).ShouldBe(3);
+        (await CountInDatabaseAsync(campaign)).ShouldBe((48, 32, 48));
+    }
+
+    private async Task<long> ShardsInUseAsync(string campaign)
+    {
+        await using var session = app.Store.QuerySession();
+        var table = $"{app.Store.Options.DatabaseSchemaName}.{Domain.Campaigns.CampaignPlaces.TableName}";
+        return (await session.AdvancedSql.QueryAsync<long>(
+            $"select count(*) from {table} where campaign_id = ? and accepted > 0", Ct, campaign)).Single();
+    }
+
+    [Fact]
     public async Task TwoHundredParticipantsRacingForFiftyPlacesGiveExactlyFifty()
     {
         var account = await _given.HmacAccountAsync();

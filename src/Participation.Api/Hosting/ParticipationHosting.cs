@@ -52,7 +52,9 @@ public static class ParticipationHosting
         builder.AddKeySources();
         services.AddProblemDetails();
         services.AddExceptionHandler<ExceptionProblems>();
-        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+        services.AddHealthChecks()
+            .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
+            .AddCheck<HandlerWarmupHealthCheck>("participation-handler", tags: ["ready"]);
         services.AddParticipationApiReference();
         services.AddParticipationPages(builder.Configuration);
         services.ConfigureHttpJsonOptions(o =>
@@ -79,7 +81,7 @@ public static class ParticipationHosting
         // those are the expected creation races it retries; what finally fails reaches ExceptionProblems, which logs it.
         builder.Logging.AddFilter(typeof(Domain.Participations.ParticipationRequested).FullName, LogLevel.Critical);
 
-        var connectionString = await ResolveDatabaseAsync(builder);
+        var connectionString = ConnectionDefaults.Apply(await ResolveDatabaseAsync(builder));
 
         services.AddMarten(options =>
             {
@@ -120,6 +122,10 @@ public static class ParticipationHosting
             // anyway; each is decided again on a fresh read after a short jittered cooldown.
             options.Policies.OnException(IsWriteRace, "participant stream write race").RetryWithCooldown(RetryDelays());
         });
+
+        // Registered after Wolverine, so Wolverine has started when it runs.
+        services.AddSingleton<HandlerWarmup>();
+        services.AddHostedService(sp => sp.GetRequiredService<HandlerWarmup>());
 
         if (builder.Environment.IsDevelopment())
         {
@@ -184,7 +190,8 @@ public static class ParticipationHosting
     {
         // The host's logging is not built yet: the embedded database logs through its own console logger, kept alive
         // as long as the server so that its shutdown is logged too.
-        var loggerFactory = LoggerFactory.Create(logging => logging.AddConsole());
+        // Standard error: commands such as `token mint` print their result on standard output, alone.
+        var loggerFactory = LoggerFactory.Create(logging => logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
         var logger = loggerFactory.CreateLogger("Participation.Database");
         var (connectionString, server) = await DatabaseLocator.ResolveAsync(
             builder.Configuration, builder.Environment.ContentRootPath, logger, CancellationToken.None);

@@ -162,7 +162,8 @@ public sealed class TokenInspection(IDocumentStore store, AccountSecrets secrets
             : settings.PublicKeys.Select(p => $"'{p.Kid}'");
         lines.Add(Line("kid", failing, error, (kid ?? "none: checked against the account's newest keys fitting its alg") + $"; account keys: {string.Join(", ", keys)}",
             reachedAlg && failing != "alg"));
-        lines.Add(Line("signature", failing, error, failing is null || !IsBeforeSignature(failing) ? "valid" : "not checked", reachedAlg && failing is not ("alg" or "kid")));
+        var signature = failing == "signature" ? "checked and invalid" : failing is null || !IsBeforeSignature(failing) ? "valid" : "not checked";
+        lines.Add(Line("signature", failing, error, signature, reachedAlg && failing is not ("alg" or "kid")));
     }
 
     private static void AddClaimLines(

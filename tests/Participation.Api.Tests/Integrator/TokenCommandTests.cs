@@ -172,7 +172,7 @@ public sealed class TokenCommandTests(AppFixture app)
         expired.Output.ShouldContain("✓ sub");
 
         var forged = await RunAsync("token", "inspect", TestTokens.Hs256("another-secret-of-at-least-32-bytes!!", TestTokens.Claims("u1", campaign)));
-        forged.Output.ShouldContain("✗ signature");
+        forged.Output.ShouldContain("✗ signature    checked and invalid");
         forged.Output.ShouldContain("401 token_invalid_signature");
         forged.Output.ShouldContain("(unverified)");
 

@@ -127,7 +127,7 @@ internal sealed class ContractDocumentTransformer(EndpointDataSource endpoints) 
         codes (also in `x-problem-codes`). Details are sentences for developers: they never quote a token or a secret.
 
         Guides: `docs/integration.md` (minting tokens in C#, Node.js, PHP, Python and Java; the play page and its
-        embed), `docs/cli.md` (`token mint`, `token inspect`), `docs/configuration.md`.
+        embed; troubleshooting with `token mint` and `token inspect`), `docs/keys.md`, `docs/configuration.md`.
         """;
 }
 

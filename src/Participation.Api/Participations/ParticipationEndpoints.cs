@@ -130,13 +130,12 @@ public static class ParticipationEndpoints
             return (null, null, problem);
         }
 
-        var campaign = Identifiers.IsValid(campaignId) ? await session.LoadAsync<Campaign>(campaignId, ct) : null;
+        var (campaign, account) = Identifiers.IsValid(campaignId) ? await CampaignWithAccount.LoadAsync(session, campaignId, ct) : (null, null);
         if (campaign is null)
         {
             return (null, null, CampaignEndpoints.CampaignNotFound());
         }
 
-        var account = await session.LoadAsync<Account>(campaign.AccountId, ct);
         var settings = account is null ? null : secrets.Reveal(account);
         if (settings is null)
         {

@@ -447,6 +447,12 @@ measure() {
   xacts1="$(sql "select xact_commit + xact_rollback from pg_stat_database where datname = 'participation'")"
   stmts="$(sql "select coalesce(sum(calls), 0) from pg_stat_statements s join pg_database d on d.oid = s.dbid
                 where d.datname = 'participation' and s.toplevel")"
+  # What those statements are, most frequent first (nested ones, inside functions, included: toplevel f).
+  sql "select s.calls, s.toplevel, round(s.total_exec_time::numeric, 1) as ms,
+              left(regexp_replace(s.query, '\s+', ' ', 'g'), 180)
+       from pg_stat_statements s join pg_database d on d.oid = s.dbid
+       where d.datname = 'participation' order by s.calls desc limit 40" \
+    > "$RESULTS/runs/$(printf '%03d' "$RUN_SEQ")-$campaign.statements.txt" 2>&1 || true
   after_counts="$(campaign_counts "$campaign" "$limit")"
 
   local verdict

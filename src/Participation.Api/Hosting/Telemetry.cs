@@ -8,7 +8,8 @@ namespace Participation.Api.Hosting;
 /// OpenTelemetry for operators: the service's own meter (<see cref="ParticipationMetrics"/>), ASP.NET Core's and
 /// Npgsql's, and traces of requests, Wolverine and Marten. Metrics are scraped at <c>/metrics</c> (Prometheus text
 /// format; <c>Participation:Metrics:Prometheus=false</c> turns it off) and, like traces, pushed over OTLP when the
-/// standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the other <c>OTEL_*</c> variables apply as usual).
+/// standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the other <c>OTEL_*</c> variables apply as usual); traces are
+/// recorded only then.
 /// </summary>
 public static class Telemetry
 {
@@ -20,7 +21,8 @@ public static class Telemetry
         var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         var prometheus = builder.Configuration.GetValue("Participation:Metrics:Prometheus", true);
 
-        builder.Services.AddOpenTelemetry()
+        var telemetry = builder.Services.AddOpenTelemetry();
+        telemetry
             // OTEL_SERVICE_NAME (and OTEL_RESOURCE_ATTRIBUTES) name the service as usual; "participation" otherwise.
             .ConfigureResource(resource => resource.AddService(builder.Configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : ServiceName))
             .WithMetrics(metrics =>
@@ -35,19 +37,22 @@ public static class Telemetry
                 {
                     metrics.AddOtlpExporter();
                 }
-            })
-            .WithTracing(tracing =>
+            });
+
+        // Traces only when there is somewhere to send them: recording activities for every request, Wolverine message,
+        // Marten session and Npgsql command with no exporter costs CPU on the hot path and shows nothing to anyone.
+        if (otlp)
+        {
+            telemetry.WithTracing(tracing =>
             {
                 tracing.AddAspNetCoreInstrumentation(options =>
                     // The query string may carry a token (qual_token): traces record the path only.
                     options.EnrichWithHttpRequest = (activity, _) => activity.SetTag("url.query", null));
                 // System.Net.Http: outgoing calls (partners' JWKS endpoints), with the W3C trace context .NET propagates itself.
                 tracing.AddSource("Wolverine", "Marten", "Npgsql", "System.Net.Http");
-                if (otlp)
-                {
-                    tracing.AddOtlpExporter();
-                }
+                tracing.AddOtlpExporter();
             });
+        }
     }
 
     public static void MapParticipationTelemetry(this WebApplication app)

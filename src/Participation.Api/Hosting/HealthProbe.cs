@@ -10,8 +10,9 @@ public static class HealthProbe
     public const string Flag = "--health";
 
     /// <summary>
-    /// The URL to probe: the argument after <c>--health</c>, or <c>/health/ready</c> on the first port of
-    /// <c>ASPNETCORE_HTTP_PORTS</c> (the container images set 8080), on loopback.
+    /// The URL to probe: the argument after <c>--health</c>, or <c>/health/ready</c> on loopback at the port of the
+    /// first <c>http://</c> address of <c>ASPNETCORE_URLS</c>, else the first port of <c>ASPNETCORE_HTTP_PORTS</c> (the
+    /// container images set 8080), else 8080.
     /// </summary>
     public static Uri Target(IReadOnlyList<string> args, Func<string, string?> environment)
     {
@@ -23,9 +24,31 @@ public static class HealthProbe
             return given;
         }
 
-        var port = (environment("ASPNETCORE_HTTP_PORTS") ?? "").Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .FirstOrDefault() ?? "8080";
+        // ASPNETCORE_URLS wins over ASPNETCORE_HTTP_PORTS in ASP.NET Core, so it does here too.
+        var port = HttpPortOf(environment("ASPNETCORE_URLS"))
+            ?? (environment("ASPNETCORE_HTTP_PORTS") ?? "").Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .FirstOrDefault()
+            ?? "8080";
         return new Uri($"http://127.0.0.1:{port}/health/ready");
+    }
+
+    /// <summary>The port of the first <c>http://</c> address of <c>ASPNETCORE_URLS</c> (hosts such as <c>+</c> or <c>*</c> allowed).</summary>
+    private static string? HttpPortOf(string? urls)
+    {
+        foreach (var url in (urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!url.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var authority = url["http://".Length..].Split('/')[0];
+            var colon = authority.LastIndexOf(':');
+            var port = colon < 0 ? "80" : authority[(colon + 1)..];
+            return port.Length > 0 && port.All(char.IsAsciiDigit) ? port : null;
+        }
+
+        return null;
     }
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output)

@@ -167,6 +167,16 @@ public sealed class ManagingAccountsAndCampaignsTests(AppFixture app)
     {
         using var client = app.Client();
         (await client.GetAsync("/health/live", Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
-        (await client.GetAsync("/health/ready", Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        // Ready once the database answers and the participation handler is built (HandlerWarmup): seconds after start.
+        var ready = await client.GetAsync("/health/ready", Ct);
+        for (var attempt = 0; ready.StatusCode != HttpStatusCode.OK && attempt < 600; attempt++)
+        {
+            ready.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
+            await Task.Delay(100, Ct);
+            ready = await client.GetAsync("/health/ready", Ct);
+        }
+
+        ready.StatusCode.ShouldBe(HttpStatusCode.OK);
     }
 }

@@ -68,14 +68,19 @@ public sealed partial class DemoSeeder(
         }
 
         var sub = "demo-user-" + Guid.NewGuid().ToString("N")[..8];
-        var token = TokenMinter.MintHmac(Secret, "HS256", null, new Dictionary<string, object?>
+        string Mint(string forSub) => TokenMinter.MintHmac(Secret, "HS256", null, new Dictionary<string, object?>
         {
-            ["sub"] = sub,
+            ["sub"] = forSub,
             ["campaignId"] = CampaignId,
             ["jti"] = Guid.NewGuid().ToString(),
             ["iat"] = now.ToUnixTimeSeconds(),
             ["exp"] = now.AddDays(1).ToUnixTimeSeconds(),
         });
+        var token = Mint(sub);
+
+        // A second participant for the browser: the curl's token is spent once used, this one is not.
+        var playSub = "demo-player-" + Guid.NewGuid().ToString("N")[..8];
+        var playToken = Mint(playSub);
 
         var baseUrl = BaseUrl();
         var adminKey = options.Value.AdminApiKey;
@@ -89,6 +94,9 @@ public sealed partial class DemoSeeder(
             "    " + token,
             "  take part (201; run it again for the 409 token_replayed):",
             string.Create(inv, $"    curl -i -X POST '{baseUrl}/v1/campaigns/{CampaignId}/participations?qual_token={token}'"),
+            string.Create(inv, $"  the play page partners link to, in a browser (sub '{playSub}'):"),
+            string.Create(inv, $"    {baseUrl}/play/{CampaignId}?qual_token={playToken}"),
+            string.Create(inv, $"  the API reference: {baseUrl}/docs"),
             adminKey is { Length: > 0 }
                 ? string.Create(inv, $"  the participant's history:{Environment.NewLine}    curl -s -H 'Authorization: Bearer {adminKey}' {baseUrl}/v1/campaigns/{CampaignId}/participants/{sub}{Environment.NewLine}  the campaign's report:{Environment.NewLine}    curl -s -H 'Authorization: Bearer {adminKey}' {baseUrl}/v1/campaigns/{CampaignId}/report")
                 : "  (set Participation:AdminApiKey to use the management API)",

@@ -66,8 +66,11 @@ public static class SecretsAtRest
                 configured = DevelopmentMasterKey;
             }
 
-            var previous = (configuration["Participation:PreviousMasterKeys"] ?? "")
-                .Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries)
+            // One string of keys separated by commas, semicolons or spaces, or a JSON array (indexed keys
+            // Participation__PreviousMasterKeys__0, __1 as environment variables): both are read.
+            var section = configuration.GetSection("Participation:PreviousMasterKeys");
+            var previous = new[] { section.Value }.Concat(section.GetChildren().Select(child => child.Value))
+                .SelectMany(value => (value ?? "").Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries))
                 .Select(k => Decode(k, "Participation:PreviousMasterKeys"))
                 .ToList();
             return new MasterKeys(Decode(configured, "Participation:MasterKey"), previous);

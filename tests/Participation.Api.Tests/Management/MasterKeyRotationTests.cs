@@ -12,13 +12,20 @@ namespace Participation.Api.Tests.Management;
 /// <summary>docs/operations.md's master key rotation, done as an operator would: restart with a new key.</summary>
 public sealed class MasterKeyRotationTests(AppFixture app)
 {
-    private static async Task<(WebApplication Host, HttpClient Client)> StartAsync(string connectionString, string masterKey, string? previous, CancellationToken ct)
+    private static async Task<(WebApplication Host, HttpClient Client)> StartAsync(
+        string connectionString, string masterKey, string? previous, CancellationToken ct, params string[] previousAsArray)
     {
-        var (host, address) = await KestrelHost.StartAsync(connectionString, ct, "Production", new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["Participation:MasterKey"] = masterKey,
             ["Participation:PreviousMasterKeys"] = previous,
-        });
+        };
+        for (var i = 0; i < previousAsArray.Length; i++)
+        {
+            settings[$"Participation:PreviousMasterKeys:{i}"] = previousAsArray[i];
+        }
+
+        var (host, address) = await KestrelHost.StartAsync(connectionString, ct, "Production", settings);
         return (host, new HttpClient { BaseAddress = address });
     }
 
@@ -60,6 +67,17 @@ public sealed class MasterKeyRotationTests(AppFixture app)
 
         await second.StopAsync(ct);
         await second.DisposeAsync();
+
+        // The previous keys given as a JSON array (Participation__PreviousMasterKeys__0, __1, ...) count the same.
+        var decoy = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        var (asArray, arrayClient) = await StartAsync(connectionString, newKey, null, ct, decoy, oldKey);
+        using (arrayClient)
+        {
+            (await ParticipateAsync(arrayClient, secret, ct)).ShouldBe(HttpStatusCode.Created);
+        }
+
+        await asArray.StopAsync(ct);
+        await asArray.DisposeAsync();
 
         // Without the key that sealed the ring, nothing opens: the secret is unusable (a 503 with a critical log line, never a 201), and the
         // operator learns it from the logs rather than by a silent acceptance.

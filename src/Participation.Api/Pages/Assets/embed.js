@@ -1,13 +1,18 @@
 // Embeds the play page in a partner's page:
 //   <div data-participation-campaign="123456" data-participation-token="eyJ..."></div>
 //   <script src="https://participation.example.com/assets/embed.js" async></script>
-// Each such element gets an iframe of /play/{campaign}; the frame grows with its content, and the element receives
-// a "participation" DOM event ({type: 'checked' | 'participated' | 'refused', ...}) the partner's page may listen to.
+// Each such element, also one added later, gets an iframe of /play/{campaign} of the service the script came from
+// (under the same path prefix); the frame grows with its content, and the element receives a "participation" DOM
+// event ({type: 'checked' | 'participated' | 'replayed' | 'refused', ...}) the partner's page may listen to.
 'use strict';
 
 (() => {
   const script = document.currentScript;
-  const origin = script && script.src ? new URL(script.src).origin : window.location.origin;
+  // The service's base URL: where this script was served from, minus /assets/embed.js (keeps a path prefix).
+  const base = script && script.src
+    ? new URL(script.src).href.replace(/\/assets\/embed\.js(?:[?#].*)?$/, '')
+    : window.location.origin;
+  const origin = new URL(base, window.location.href).origin;
 
   function mount(element) {
     if (element.dataset.participationMounted) return;
@@ -17,7 +22,7 @@
     element.dataset.participationMounted = 'true';
 
     const frame = document.createElement('iframe');
-    frame.src = origin + '/play/' + encodeURIComponent(campaign) + (token ? '?qual_token=' + encodeURIComponent(token) : '');
+    frame.src = base + '/play/' + encodeURIComponent(campaign) + (token ? '?qual_token=' + encodeURIComponent(token) : '');
     frame.title = element.dataset.participationTitle || 'Take part';
     frame.referrerPolicy = 'no-referrer';
     frame.setAttribute('loading', 'lazy');
@@ -45,5 +50,10 @@
     document.addEventListener('DOMContentLoaded', mountAll);
   } else {
     mountAll();
+  }
+
+  // Pages that render later (single-page applications) add their elements after this script ran.
+  if ('MutationObserver' in window) {
+    new MutationObserver(mountAll).observe(document.documentElement, { childList: true, subtree: true });
   }
 })();

@@ -218,6 +218,7 @@
       show(result, 'This invitation has already been used: your participation #' + body.number + ' is recorded.', 'ok');
       show(status, AGAIN, '');
       button.textContent = 'Done';
+      post({ type: 'replayed', number: body.number });
       return;
     }
 

@@ -13,7 +13,11 @@ namespace Participation.Api.Reports;
 public sealed record ReportDay(string Day, long Accepted, long Rejected, long NewParticipants);
 
 /// <summary>How far the report has reached: the async projection's position against the event store's last event.</summary>
-public sealed record ReportAsOf(long Sequence, long StoreSequence, DateTimeOffset? LastEventAt);
+/// <param name="Pending">
+/// Events of this campaign already in the store but not yet in the report (at most <see cref="ReportEndpoints.MaxPendingCounted"/>):
+/// 0 means the report is complete for this campaign, whatever other campaigns' events are still being counted.
+/// </param>
+public sealed record ReportAsOf(long Sequence, long StoreSequence, DateTimeOffset? LastEventAt, int Pending);
 
 public sealed record CampaignReportResponse(
     string CampaignId,
@@ -74,7 +78,21 @@ public static class ReportEndpoints
             report.UniqueParticipants,
             await CountAtLimitAsync(session, campaign, ct),
             byDay,
-            new ReportAsOf(reportShard?.Sequence ?? 0, statistics.EventSequenceNumber, report.LastEventAt)));
+            new ReportAsOf(reportShard?.Sequence ?? 0, statistics.EventSequenceNumber, report.LastEventAt,
+                await CountPendingAsync(session, campaign.Id, reportShard?.Sequence ?? 0, ct))));
+    }
+
+    /// <summary>The most pending events <see cref="ReportAsOf.Pending"/> counts (a rebuild in progress stays cheap to ask).</summary>
+    public const int MaxPendingCounted = 10_000;
+
+    /// <summary>This campaign's events past the report projection's sequence: its participant streams share a key prefix.</summary>
+    private static async Task<int> CountPendingAsync(IQuerySession session, string campaignId, long sequence, CancellationToken ct)
+    {
+        var events = $"{session.DocumentStore.Options.Events.DatabaseSchemaName}.mt_events";
+        var rows = await session.AdvancedSql.QueryAsync<int>(
+            $"select count(*)::int from (select 1 from {events} where seq_id > ? and starts_with(stream_id, ?) limit {MaxPendingCounted}) pending",
+            ct, sequence, ParticipationStreamKey.CampaignPrefix(campaignId));
+        return rows.Count == 0 ? 0 : rows[0];
     }
 
     /// <summary>

@@ -22,6 +22,13 @@ public static class ParticipationStreamKey
         return string.Concat(Prefix, campaignId, ":", sub);
     }
 
+    /// <summary>What every stream key of the campaign's participants starts with (<c>participation:{campaignId}:</c>).</summary>
+    public static string CampaignPrefix(string campaignId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(campaignId);
+        return string.Concat(Prefix, campaignId, ":");
+    }
+
     public static (string CampaignId, string Sub) Parse(string streamKey)
     {
         ArgumentNullException.ThrowIfNull(streamKey);

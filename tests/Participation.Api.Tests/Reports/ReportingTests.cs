@@ -81,6 +81,18 @@ public sealed class ReportingTests(AppFixture app)
         var asOf = report.GetProperty("asOf");
         asOf.GetProperty("sequence").GetInt64().ShouldBeGreaterThan(0);
         asOf.GetProperty("storeSequence").GetInt64().ShouldBeGreaterThanOrEqualTo(asOf.GetProperty("sequence").GetInt64());
+        asOf.GetProperty("pending").GetInt32().ShouldBe(0);
+
+        // Another campaign's new events are still being counted, this campaign has none pending: its report says so.
+        var other = await _given.CampaignAsync(await _given.HmacAccountAsync(), perParticipant: 5);
+        for (var i = 0; i < 5; i++)
+        {
+            await Participate(other, "other-" + i);
+        }
+
+        var now = JsonDocument.Parse(await admin.GetStringAsync($"/v1/campaigns/{campaign}/report", Ct)).RootElement;
+        now.GetProperty("asOf").GetProperty("pending").GetInt32().ShouldBe(0);
+        now.GetProperty("accepted").GetInt64().ShouldBe(4);
     }
 
     [Fact]

@@ -132,7 +132,8 @@
 
     drawChart(figures.byDay || []);
     const asOf = figures.asOf || {};
-    const behind = Math.max(0, (asOf.storeSequence || 0) - (asOf.sequence || 0));
+    // This campaign's events not yet counted (the store's other campaigns do not matter here).
+    const behind = Math.max(0, asOf.pending || 0);
     $('as-of').textContent = 'Updated ' + new Date().toLocaleTimeString('en-GB') + ' · days in ' + figures.timeZone +
       (asOf.lastEventAt ? ' · last participation ' + new Date(asOf.lastEventAt).toLocaleString('en-GB', { timeZone: 'UTC' }) + ' UTC' : '') +
       (behind > 0 ? ' · ' + behind + ' recent event(s) still being counted' : '');

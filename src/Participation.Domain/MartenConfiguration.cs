@@ -24,12 +24,13 @@ public static class MartenConfiguration
         options.Events.AddMaskingRuleForProtectedInformation<ParticipationAccepted>(PersonalDataMasking.Mask);
         options.Events.AddMaskingRuleForProtectedInformation<ParticipationRejected>(PersonalDataMasking.Mask);
 
-        // The participant's history is written in the same transaction as its events.
-        options.Projections.Snapshot<ParticipantHistory>(SnapshotLifecycle.Inline);
+        // The participant's state and history, written in the same transaction as its events: a participation
+        // reads this one document (with the stream's version) instead of folding the stream.
+        options.Projections.Snapshot<Participant>(SnapshotLifecycle.Inline);
 
         options.Schema.For<Campaign>().Identity(x => x.Id);
         options.AddCampaignPlaces();
-        options.Schema.For<ParticipantHistory>().Index(x => x.CampaignId);
+        options.Schema.For<Participant>().Index(x => x.CampaignId);
 
         // Campaign reports fold every participant's events: async, run by the daemon (on exactly one node).
         options.Projections.Add<CampaignReportProjection>(ProjectionLifecycle.Async);

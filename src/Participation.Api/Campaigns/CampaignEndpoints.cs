@@ -86,6 +86,13 @@ public static partial class CampaignEndpoints
             return problem;
         }
 
+        // The campaign's row, locked until the commit: participation batches hold it with `for key share` while they
+        // decide with its current version, so this change waits for them and every batch after it sees the new
+        // version (ParticipationBatch); a recount of the places below therefore counts every acceptance made under
+        // the previous rules.
+        await session.BeginTransactionAsync(ct);
+        await session.AdvancedSql.QueryAsync<int>(
+            $"select 1 from {session.DocumentStore.Options.Schema.For<Campaign>()} where id = ? for update", ct, campaignId);
         var existing = await session.LoadAsync<Campaign>(campaignId, ct);
         if (existing is not null && !caller.CanAccess(existing.AccountId))
         {

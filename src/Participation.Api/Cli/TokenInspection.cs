@@ -112,8 +112,8 @@ public sealed class TokenInspection(IDocumentStore store, AccountSecrets secrets
         IQuerySession session, Campaign campaign, SecureToken verified, List<InspectionLine> lines, DateTimeOffset now, CancellationToken ct)
     {
         var command = ParticipationEndpoints.Command(campaign, verified, now);
-        var participant = await session.Events.AggregateStreamAsync<Participant>(command.ParticipantId, token: ct);
-        var history = await session.LoadAsync<ParticipantHistory>(command.ParticipantId, ct);
+        var participant = await session.LoadAsync<Participant>(command.ParticipantId, ct);
+        var history = participant;
         var limit = command.Rules.EffectiveLimit(command.Limit?.Nb);
         var accepted = participant?.Accepted ?? 0;
         var last = history?.Participations.LastOrDefault();
@@ -123,7 +123,8 @@ public sealed class TokenInspection(IDocumentStore store, AccountSecrets secrets
 
         var outcome = ParticipationDecider.Decide(command, participant);
         if (outcome.Decision is ParticipationGranted && command.Rules.MaxParticipations is { } max
-            && await CampaignPlaces.AcceptedAsync(session, campaign.Id, ct) >= max)
+            && await CampaignPlaces.ReadAsync(session, campaign.Id, ct) is var places
+            && (places is { } row ? row.Accepted >= row.Capacity : max <= 0))
         {
             outcome = ParticipationDecider.Decide(command, participant, campaignFull: true);
         }

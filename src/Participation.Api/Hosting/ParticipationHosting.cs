@@ -17,7 +17,6 @@ using Participation.Api.Reports;
 using Participation.Domain;
 using Weasel.Core;
 using Wolverine;
-using Wolverine.ErrorHandling;
 using Wolverine.Marten;
 
 namespace Participation.Api.Hosting;
@@ -119,12 +118,13 @@ public static class ParticipationHosting
             options.UseRuntimeCompilation();
             options.CodeGeneration.TypeLoadMode = TypeLoadMode.Auto;
             options.Policies.AutoApplyTransactions();
-
-            // Requests of one participant queue on the stream's row lock (ParticipationRequestedHandler). What is left
-            // to retry: two first participations colliding on the stream's creation, or a version check that failed
-            // anyway; each is decided again on a fresh read after a short jittered cooldown.
-            options.Policies.OnException(IsWriteRace, "participant stream write race").RetryWithCooldown(RetryDelays());
         });
+
+        // Participations are decided and committed in batches (ParticipationWriter), which retry their own lost races.
+        services.Configure<ParticipationWriterOptions>(builder.Configuration.GetSection(ParticipationWriterOptions.Section));
+        services.AddSingleton<ParticipationWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<ParticipationWriter>());
+        services.AddSingleton<CampaignDirectory>();
 
         // Registered after Wolverine, so Wolverine has started when it runs.
         services.AddSingleton<HandlerWarmup>();
@@ -176,17 +176,6 @@ public static class ParticipationHosting
         }
 
         return false;
-    }
-
-    private static TimeSpan[] RetryDelays()
-    {
-        var delays = new TimeSpan[20];
-        for (var i = 0; i < delays.Length; i++)
-        {
-            delays[i] = TimeSpan.FromMilliseconds(1 + Random.Shared.Next(0, 5 + (5 * i)));
-        }
-
-        return delays;
     }
 
     private static async Task<string> ResolveDatabaseAsync(WebApplicationBuilder builder)

@@ -14,6 +14,9 @@ public sealed class ParticipationMetrics : IDisposable
     private readonly Meter _meter;
     private readonly Counter<long> _decisions;
     private readonly Histogram<double> _duration;
+    private readonly Histogram<int> _batchSize;
+    private readonly Histogram<double> _batchDuration;
+    private readonly Counter<long> _batchRetries;
 
     public ParticipationMetrics(IMeterFactory meterFactory)
     {
@@ -26,6 +29,28 @@ public sealed class ParticipationMetrics : IDisposable
             "participation.decision.duration", unit: "ms",
             description: "Time to decide a participation request, from the endpoint to the answer.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 2, 5, 10, 20, 40, 80, 160, 320, 640, 1280] });
+        _batchSize = _meter.CreateHistogram<int>(
+            "participation.batch.size", unit: "{participation}",
+            description: "Participation requests decided and committed together in one transaction.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
+        _batchDuration = _meter.CreateHistogram<double>(
+            "participation.batch.duration", unit: "ms",
+            description: "Time of the transaction that decides and commits one batch (its last attempt).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 2, 5, 10, 20, 40, 80, 160, 320, 640, 1280] });
+        _batchRetries = _meter.CreateCounter<long>(
+            "participation.batch.retries", unit: "{attempt}",
+            description: "Batches decided again after losing a race on a participant's stream (another process wrote it first).");
+    }
+
+    /// <summary>Records a committed batch: its size, the attempts it took and its last attempt's duration.</summary>
+    public void RecordBatch(int size, int attempts, TimeSpan elapsed)
+    {
+        _batchSize.Record(size);
+        _batchDuration.Record(elapsed.TotalMilliseconds);
+        if (attempts > 1)
+        {
+            _batchRetries.Add(attempts - 1);
+        }
     }
 
     /// <summary>Records one answer: <paramref name="code"/> is <c>accepted</c> or the refusal's code.</summary>

@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Marten;
 using Participation.Api.Accounts;
 using Participation.Api.Auth;
+using Participation.Api.Campaigns;
 using Participation.Api.Hosting;
 using Participation.Domain.Campaigns;
 using Participation.Domain.Participations;
@@ -31,29 +32,41 @@ public static class CheckingEligibility
         string campaignId,
         HttpContext http,
         IQuerySession session,
+        CampaignDirectory directory,
         SecureTokenValidator validator,
         AccountSecrets secrets,
         TimeProvider time,
         CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(time);
 
+        var (token, extractionProblem) = await TokenExtraction.ExtractAsync(http.Request, ct);
+        if (extractionProblem is not null)
+        {
+            return extractionProblem;
+        }
+
+        // Read, not taken from memory: nothing checks later that the answer was given with the current configuration.
         // Token failures answer exactly what the participation would (401, 403 token_campaign_mismatch, 404): a
         // client learns nothing here it could not learn by taking part.
-        var (campaign, verified, problem) = await ParticipationEndpoints.VerifyAsync(campaignId, http, session, validator, secrets, ct);
+        var configuration = Identifiers.IsValid(campaignId) ? await directory.ReadAsync(campaignId, ct) : null;
+        var (verified, problem) = await ParticipationEndpoints.VerifyAsync(token!, configuration, validator, secrets, ct);
         if (problem is not null)
         {
             return problem;
         }
 
-        var command = ParticipationEndpoints.Command(campaign!, verified!, time.GetUtcNow());
-        var participant = await session.Events.AggregateStreamAsync<Participant>(command.ParticipantId, token: ct);
+        var command = ParticipationEndpoints.Command(configuration!, verified!, time.GetUtcNow());
+        var participant = await session.LoadAsync<Participant>(command.ParticipantId, ct);
 
-        // As in the handler: the campaign's count is read only once the participant's own rules would grant.
+        // As in the writer: the campaign's places are read only once the participant's own rules would grant.
         var outcome = ParticipationDecider.Decide(command, participant);
         if (outcome.Decision is ParticipationGranted && command.Rules.MaxParticipations is { } max
-            && await CampaignPlaces.AcceptedAsync(session, command.CampaignId, ct) >= max)
+            && await CampaignPlaces.ReadAsync(session, command.CampaignId, ct) is var places
+            && (places is { } row ? row.Accepted >= row.Capacity : max <= 0))
         {
             outcome = ParticipationDecider.Decide(command, participant, campaignFull: true);
         }

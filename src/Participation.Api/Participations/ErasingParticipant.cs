@@ -32,9 +32,18 @@ public static class ErasingParticipant
 
         var streamKey = ParticipationStreamKey.For(campaign.Id, sub);
 
-        // The stream's row lock, the one participations take: this participant's requests wait until the erasure is
-        // committed, so none is decided on a half-masked stream and none slips in between masking and record.
+        // The stream's row lock: a participation batch appending to this stream waits until the erasure is committed,
+        // then finds the stream's version changed and decides again on the erased state, so none is decided on a
+        // half-masked stream and none slips in between masking and record.
         var stream = await session.Events.FetchForExclusiveWriting<Participant>(streamKey, ct);
+        if (stream.Aggregate is null && (stream.StartingVersion ?? 0) > 0)
+        {
+            // Events without a snapshot (a database from before the snapshot): rebuild it, then erase.
+            await session.DisposeAsync();
+            await store.Advanced.RebuildSingleStreamAsync<Participant>(streamKey, ct);
+            return await EraseAsync(campaignId, http, store, time, ct);
+        }
+
         if (stream.Aggregate is null)
         {
             // Nothing recorded, nothing to erase: deleting is idempotent.

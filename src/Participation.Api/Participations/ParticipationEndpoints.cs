@@ -21,6 +21,8 @@ public sealed record ParticipationResponse(
 
 public sealed record ParticipationItem(int Number, Guid ParticipationId, DateTimeOffset At, string? Jti, DateTimeOffset? Iat);
 
+public sealed record RejectionItem(DateTimeOffset At, string Code);
+
 public sealed record ParticipantHistoryResponse(
     string CampaignId,
     string Sub,
@@ -28,7 +30,7 @@ public sealed record ParticipantHistoryResponse(
     int Limit,
     int Remaining,
     IReadOnlyList<ParticipationItem> Participations,
-    IReadOnlyList<RejectionEntry> Rejections)
+    IReadOnlyList<RejectionItem> Rejections)
 {
     /// <summary>When the participant's personal data was last erased; null: never.</summary>
     public DateTimeOffset? ErasedAt { get; init; }
@@ -61,7 +63,7 @@ public static class ParticipationEndpoints
     private static async Task<IResult> Participate(
         string campaignId,
         HttpContext http,
-        IQuerySession session,
+        CampaignDirectory directory,
         SecureTokenValidator validator,
         AccountSecrets secrets,
         IMessageBus bus,
@@ -70,7 +72,7 @@ public static class ParticipationEndpoints
         CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
-        var result = await DecideAsync(campaignId, http, session, validator, secrets, bus, time, ct);
+        var result = await DecideAsync(campaignId, http, directory, validator, secrets, bus, time, ct);
         metrics.Record(
             result is ProblemHttpResult { ProblemDetails.Extensions: var extensions } && extensions.TryGetValue("code", out var code)
                 ? code as string ?? "unknown"
@@ -79,83 +81,112 @@ public static class ParticipationEndpoints
         return result;
     }
 
+    /// <summary>How many times a request is verified and decided again because its campaign or keys changed meanwhile.</summary>
+    private const int MaxConfigurationChanges = 3;
+
     private static async Task<IResult> DecideAsync(
         string campaignId,
         HttpContext http,
-        IQuerySession session,
+        CampaignDirectory directory,
         SecureTokenValidator validator,
         AccountSecrets secrets,
         IMessageBus bus,
         TimeProvider time,
         CancellationToken ct)
     {
-        var (campaign, verified, refusal) = await VerifyAsync(campaignId, http, session, validator, secrets, ct);
-        if (refusal is not null)
+        var (token, problem) = await TokenExtraction.ExtractAsync(http.Request, ct);
+        if (problem is not null)
         {
-            return refusal;
+            return problem;
         }
 
-        var command = Command(campaign!, verified!, time.GetUtcNow());
-        var decision = await bus.InvokeAsync<ParticipationDecision>(command, ct);
-        return decision switch
+        if (!Identifiers.IsValid(campaignId))
         {
-            ParticipationGranted g => TypedResults.Created(
-                ParticipantLocation(g.CampaignId, g.Sub),
-                new ParticipationResponse(
-                    g.ParticipationId, g.CampaignId, g.Sub, g.Number, g.Limit, g.Remaining, g.CanWin,
-                    g.Gift is null ? null : new GiftResponse(g.Gift.Label, g.Gift.CanWin))),
-            ParticipationRefused r => Refused(http, r),
-            ParticipationReplayed p => Problems.Create(StatusCodes.Status409Conflict, Problems.TokenReplayed,
-                "This token was already used: participationId and number identify the participation it gave.",
-                new Dictionary<string, object?> { ["participationId"] = p.ParticipationId, ["number"] = p.Number }),
-            _ => throw new InvalidOperationException("Unknown participation decision."),
-        };
+            return CampaignEndpoints.CampaignNotFound();
+        }
+
+        var (configuration, fresh) = await directory.FindAsync(campaignId, ct);
+        for (var changes = 0; ; changes++)
+        {
+            var (verified, refusal) = await VerifyAsync(token!, configuration, validator, secrets, ct);
+            if (refusal is not null)
+            {
+                // A refusal from the configuration in memory is checked against the current one: a key added or a
+                // campaign created a moment ago on another process applies to this request already.
+                if (!fresh && await directory.ReadAsync(campaignId, ct) is var current && current?.Version != configuration?.Version)
+                {
+                    (configuration, fresh) = (current, true);
+                    continue;
+                }
+
+                return refusal;
+            }
+
+            var command = Command(configuration!, verified!, time.GetUtcNow());
+            var decision = await bus.InvokeAsync<ParticipationDecision>(command, ct);
+            switch (decision)
+            {
+                case ConfigurationChanged when changes < MaxConfigurationChanges:
+                    (configuration, fresh) = (await directory.ReadAsync(campaignId, ct), true);
+                    continue;
+                case ConfigurationChanged:
+                    return Problems.Create(StatusCodes.Status503ServiceUnavailable, Problems.ServiceUnavailable,
+                        "The campaign's configuration kept changing while this request was decided: retry the same request.");
+                case ParticipationGranted g:
+                    return TypedResults.Created(
+                        ParticipantLocation(g.CampaignId, g.Sub),
+                        new ParticipationResponse(
+                            g.ParticipationId, g.CampaignId, g.Sub, g.Number, g.Limit, g.Remaining, g.CanWin,
+                            g.Gift is null ? null : new GiftResponse(g.Gift.Label, g.Gift.CanWin)));
+                case ParticipationRefused r:
+                    return Refused(http, r);
+                case ParticipationReplayed p:
+                    return Problems.Create(StatusCodes.Status409Conflict, Problems.TokenReplayed,
+                        "This token was already used: participationId and number identify the participation it gave.",
+                        new Dictionary<string, object?> { ["participationId"] = p.ParticipationId, ["number"] = p.Number });
+                default:
+                    throw new InvalidOperationException("Unknown participation decision.");
+            }
+        }
     }
 
     /// <summary>
-    /// Everything before a decision, shared by participations and eligibility checks: the token is found, the campaign
-    /// loaded, the token verified with its account's settings and matched with the campaign. A problem otherwise.
+    /// Everything before a decision, shared by participations and eligibility checks: the token verified with the
+    /// campaign's account settings and matched with the campaign. A problem otherwise.
     /// </summary>
-    internal static async Task<(Campaign? Campaign, SecureToken? Token, IResult? Problem)> VerifyAsync(
-        string campaignId,
-        HttpContext http,
-        IQuerySession session,
+    internal static async Task<(SecureToken? Token, IResult? Problem)> VerifyAsync(
+        string token,
+        CampaignConfiguration? configuration,
         SecureTokenValidator validator,
         AccountSecrets secrets,
         CancellationToken ct)
     {
-        var (token, problem) = await TokenExtraction.ExtractAsync(http.Request, ct);
-        if (problem is not null)
+        if (configuration is null)
         {
-            return (null, null, problem);
+            return (null, CampaignEndpoints.CampaignNotFound());
         }
 
-        var (campaign, account) = Identifiers.IsValid(campaignId) ? await CampaignWithAccount.LoadAsync(session, campaignId, ct) : (null, null);
-        if (campaign is null)
-        {
-            return (null, null, CampaignEndpoints.CampaignNotFound());
-        }
-
+        var (campaign, account) = (configuration.Campaign, configuration.Account);
         var settings = account is null ? null : secrets.Reveal(account);
         if (settings is null)
         {
-            return (null, null, Problems.Create(StatusCodes.Status401Unauthorized, TokenErrorCodes.KeyNotFound,
+            return (null, Problems.Create(StatusCodes.Status401Unauthorized, TokenErrorCodes.KeyNotFound,
                 "The campaign's account has no secure token settings yet."));
         }
 
-        var (verified, error) = await validator.ValidateAsync(token!, account!.Id, account.SettingsVersion, settings, ct);
+        var (verified, error) = await validator.ValidateAsync(token, account!.Id, account.SettingsVersion, settings, ct);
         if (error is not null)
         {
-            return (null, null, Problems.Create(StatusCodes.Status401Unauthorized, error.Code, error.Detail));
+            return (null, Problems.Create(StatusCodes.Status401Unauthorized, error.Code, error.Detail));
         }
 
         if (!string.Equals(verified!.CampaignId, campaign.Id, StringComparison.Ordinal))
         {
-            return (null, null, Problems.Create(StatusCodes.Status403Forbidden, Problems.TokenCampaignMismatch,
+            return (null, Problems.Create(StatusCodes.Status403Forbidden, Problems.TokenCampaignMismatch,
                 "The token was issued for another campaign."));
         }
 
-        return (campaign, verified, null);
+        return (verified, null);
     }
 
     /// <summary>The command a verified token makes, decided with the campaign's rules as read now.</summary>
@@ -172,6 +203,10 @@ public static class ParticipationEndpoints
         verified.PersonalData,
         campaign.Rules,
         now);
+
+    /// <summary>The same, decided only while the configuration the token was verified with is still the current one.</summary>
+    internal static ParticipationRequested Command(CampaignConfiguration configuration, SecureToken verified, DateTimeOffset now) =>
+        Command(configuration.Campaign, verified, now) with { VerifiedWith = configuration.Version };
 
     private static IResult Refused(HttpContext http, ParticipationRefused refused)
     {
@@ -209,7 +244,7 @@ public static class ParticipationEndpoints
             return Problems.BadRequest("The participant id (sub) is missing or badly encoded.");
         }
 
-        var history = await session.LoadAsync<ParticipantHistory>(ParticipationStreamKey.For(campaign.Id, sub), ct);
+        var history = await session.LoadAsync<Participant>(ParticipationStreamKey.For(campaign.Id, sub), ct);
         var limit = campaign.Rules.EffectiveLimit(history?.LastTokenLimit);
         var accepted = history?.Accepted ?? 0;
         return TypedResults.Ok(new ParticipantHistoryResponse(
@@ -219,7 +254,7 @@ public static class ParticipationEndpoints
             limit,
             Math.Max(0, limit - accepted),
             [.. (history?.Participations ?? []).Select(p => new ParticipationItem(p.Number, p.ParticipationId, p.At, p.Jti, p.IssuedAt))],
-            history?.Rejections ?? [])
+            [.. (history?.Rejections ?? []).Select(r => new RejectionItem(r.At, r.Code))])
         {
             ErasedAt = history?.ErasedAt,
         });

@@ -101,7 +101,7 @@ public static class ReportEndpoints
     /// </summary>
     private static async Task<long> CountAtLimitAsync(IQuerySession session, Campaign campaign, CancellationToken ct)
     {
-        var table = session.DocumentStore.Options.Schema.For<ParticipantHistory>();
+        var table = session.DocumentStore.Options.Schema.For<Participant>();
         const string nb = "(data ->> 'lastTokenLimit')::int";
         var limit = campaign.TokenLimit switch
         {

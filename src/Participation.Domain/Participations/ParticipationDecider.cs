@@ -22,7 +22,7 @@ public static class ParticipationDecider
     public static ParticipationOutcome Decide(ParticipationRequested command, Participant? state, bool campaignFull = false)
     {
         ArgumentNullException.ThrowIfNull(command);
-        state ??= Participant.Empty(command.ParticipantId);
+        state ??= Participant.Empty(command.CampaignId, command.Sub);
         var rules = command.Rules;
         var now = command.RequestedAt;
 

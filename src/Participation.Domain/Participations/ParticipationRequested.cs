@@ -22,4 +22,15 @@ public sealed record ParticipationRequested(
     GiftClaim? Gift,
     PersonalData PersonalData,
     CampaignRules Rules,
-    DateTimeOffset RequestedAt);
+    DateTimeOffset RequestedAt)
+{
+    /// <summary>
+    /// The versions of the campaign and of its account's token settings that <see cref="Rules"/> and the token's
+    /// verification were read from: the handler decides only while they are still the current ones, so a change of
+    /// either applies to the next request. Null: not checked.
+    /// </summary>
+    public ConfigurationVersion? VerifiedWith { get; init; }
+}
+
+/// <summary>A version of a campaign's configuration: its document's version and its account's token settings version.</summary>
+public sealed record ConfigurationVersion(Guid Campaign, long TokenSettings);

@@ -1,0 +1,301 @@
+using System.Data.Common;
+using JasperFx.Events;
+using Marten;
+using Marten.Linq.QueryHandlers;
+using Npgsql;
+using Participation.Api.Hosting;
+using Participation.Domain.Campaigns;
+using Participation.Domain.Participations;
+using Weasel.Postgresql;
+using Weasel.Storage;
+
+namespace Participation.Api.Participations;
+
+/// <summary>
+/// The request was verified with a campaign or token settings that changed since: verify and decide it again with
+/// the current ones (never answered to a client).
+/// </summary>
+public sealed record ConfigurationChanged : ParticipationDecision
+{
+    public static readonly ConfigurationChanged Instance = new();
+}
+
+/// <summary>
+/// One transaction deciding a batch of participations (<see cref="ParticipationWriter"/>), in three round trips:
+/// <list type="number">
+/// <item>read, in one batched query: each participant's state with its stream version (Marten's
+/// <c>FetchForWriting</c> of the inline <see cref="Participant"/> snapshot), the versions of the campaigns and of their
+/// accounts' token settings (<c>for key share</c> on the campaign rows, so that a change of a campaign waits for the
+/// batches decided with its previous version), and the places of capped campaigns (<c>for update</c>);</item>
+/// <item>decide every request in arrival order with the pure <see cref="ParticipationDecider"/>, each participant's
+/// state evolving from one of its requests to the next, then append the events (streams in key order, each with the
+/// version it was read at: optimistic concurrency), the snapshots and the places taken;</item>
+/// <item>commit.</item>
+/// </list>
+/// A lost race on a stream (another process appended to it, or created it first) rolls the whole batch back, and it
+/// is decided again on a fresh read. A request that fails on its own (data the database refuses) is isolated by
+/// deciding each request of the batch alone; a database that cannot be reached, or a commit whose outcome is
+/// unknown, fails every request of the batch (503: a retry with the same token answers 201 or the 409 that carries
+/// the original participation).
+/// </summary>
+internal sealed partial class ParticipationBatch(IDocumentStore store, ParticipationMetrics metrics, ILogger logger)
+{
+    /// <summary>Attempts of a batch that keeps losing races before its requests are answered 503.</summary>
+    private const int MaxAttempts = 20;
+
+    public async Task RunAsync(IReadOnlyList<PendingParticipation> batch, CancellationToken stopping)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var started = TimeProvider.System.GetTimestamp();
+                var decisions = await DecideAndCommitAsync(batch, stopping);
+                metrics.RecordBatch(batch.Count, attempt, TimeProvider.System.GetElapsedTime(started));
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Complete(decisions[i]);
+                }
+
+                return;
+            }
+            catch (Exception e) when (ParticipationHosting.IsWriteRace(e) && attempt < MaxAttempts && !stopping.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(1 + Random.Shared.Next(0, 5 * attempt)), CancellationToken.None);
+            }
+            catch (SnapshotBehindException e) when (attempt < MaxAttempts)
+            {
+                LogSnapshotRepaired(logger, ParticipationStreamKey.Parse(e.StreamKey).CampaignId);
+                await store.Advanced.RebuildSingleStreamAsync<Participant>(e.StreamKey, stopping);
+            }
+            catch (PlacesMissingException e) when (attempt < MaxAttempts)
+            {
+                await CampaignPlaces.RecountAsync(store, e.CampaignId, e.Max, stopping);
+            }
+            catch (Exception e) when (batch.Count > 1 && IsStatementFault(e))
+            {
+                // Something in one request the database refused: decide each request alone, so that only its own
+                // request fails. Nothing was committed (the statement failed, the transaction rolled back).
+                foreach (var pending in batch)
+                {
+                    await RunAsync([pending], stopping);
+                }
+
+                return;
+            }
+            catch (Exception e)
+            {
+                foreach (var pending in batch)
+                {
+                    pending.Fail(e);
+                }
+
+                return;
+            }
+        }
+    }
+
+    private async Task<ParticipationDecision[]> DecideAndCommitAsync(IReadOnlyList<PendingParticipation> batch, CancellationToken ct)
+    {
+        await using var session = store.LightweightSession();
+        await session.BeginTransactionAsync(ct);
+
+        // Round trip 1: the states, the configuration versions and the places, in one batched query.
+        var query = session.CreateBatchQuery();
+        var streams = new Dictionary<string, Task<IEventStream<Participant>>>(StringComparer.Ordinal);
+        var campaigns = new SortedSet<string>(StringComparer.Ordinal);
+        var capped = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        foreach (var key in batch.Select(p => p.Command.ParticipantId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        {
+            streams[key] = query.Events.FetchForWriting<Participant>(key);
+        }
+
+        foreach (var command in batch.Select(p => p.Command))
+        {
+            campaigns.Add(command.CampaignId);
+            if (command.Rules.MaxParticipations is { } max)
+            {
+                capped[command.CampaignId] = max;
+            }
+        }
+
+        var configurationRead = query.AddItem(new ConfigurationQuery(store.Options.DatabaseSchemaName, [.. campaigns], [.. capped.Keys]));
+        await query.Execute(ct);
+        var configuration = await configurationRead;
+
+        var states = new Dictionary<string, StreamState>(StringComparer.Ordinal);
+        foreach (var (key, fetched) in streams)
+        {
+            var stream = await fetched;
+            var snapshot = stream.Aggregate;
+            var version = stream.StartingVersion ?? 0;
+            if ((snapshot is null && version > 0) || (snapshot is not null && snapshot.Version != version))
+            {
+                throw new SnapshotBehindException(key);
+            }
+
+            states[key] = new StreamState(stream);
+        }
+
+        var places = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (campaignId, max) in capped)
+        {
+            if (!configuration.Places.TryGetValue(campaignId, out var row))
+            {
+                throw new PlacesMissingException(campaignId, max);
+            }
+
+            places[campaignId] = Math.Max(0, row.Capacity - row.Accepted);
+        }
+
+        // Decide in arrival order; each participant's state evolves from one of its requests to the next.
+        var decisions = new ParticipationDecision[batch.Count];
+        var taken = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var command = batch[i].Command;
+            if (command.VerifiedWith is { } verifiedWith
+                && (!configuration.Versions.TryGetValue(command.CampaignId, out var current) || current != verifiedWith))
+            {
+                decisions[i] = ConfigurationChanged.Instance;
+                continue;
+            }
+
+            var isCapped = places.TryGetValue(command.CampaignId, out var left);
+            var state = states[command.ParticipantId];
+            var outcome = ParticipationDecider.Decide(command, state.Current, campaignFull: isCapped && left == 0);
+            if (isCapped && outcome.Decision is ParticipationGranted)
+            {
+                places[command.CampaignId] = left - 1;
+                taken[command.CampaignId] = taken.GetValueOrDefault(command.CampaignId) + 1;
+            }
+
+            foreach (var @event in outcome.Events)
+            {
+                state.Append(@event);
+            }
+
+            decisions[i] = outcome.Decision;
+        }
+
+        // Round trips 2 and 3: the events, snapshots and places in one batch, then the commit.
+        foreach (var (campaignId, count) in taken)
+        {
+            session.QueueSqlCommand(CampaignPlaces.TakeSql(session), count, campaignId);
+        }
+
+        await session.SaveChangesAsync(ct);
+        return decisions;
+    }
+
+    /// <summary>
+    /// A failure of one statement caused by the data it carried, after which nothing was committed: data exceptions
+    /// (class 22, e.g. a string PostgreSQL cannot store), integrity violations that are not a lost race (class 23),
+    /// program limits (class 54), and faults of this process before anything was sent (serialization).
+    /// </summary>
+    private static bool IsStatementFault(Exception exception)
+    {
+        if (ParticipationHosting.IsWriteRace(exception))
+        {
+            return false;
+        }
+
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is PostgresException postgres)
+            {
+                return postgres.SqlState.StartsWith("22", StringComparison.Ordinal)
+                    || postgres.SqlState.StartsWith("23", StringComparison.Ordinal)
+                    || postgres.SqlState.StartsWith("54", StringComparison.Ordinal);
+            }
+
+            if (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException or OperationCanceledException)
+            {
+                return false;
+            }
+        }
+
+        return exception is System.Text.Json.JsonException or NotSupportedException or ArgumentException;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A participant snapshot of campaign {CampaignId} was behind its stream: rebuilt from the events")]
+    private static partial void LogSnapshotRepaired(ILogger logger, string campaignId);
+
+    /// <summary>A participant's stream in the batch: its state as it evolves with the batch's decisions.</summary>
+    private sealed class StreamState(IEventStream<Participant> stream)
+    {
+        public Participant? Current { get; private set; } = stream.Aggregate;
+
+        public void Append(object @event)
+        {
+            Current = Participant.Next(Current, @event);
+            stream.AppendOne(@event);
+        }
+    }
+}
+
+/// <summary>The stream has events but its snapshot is missing or at another version (a database from before the snapshot).</summary>
+internal sealed class SnapshotBehindException(string streamKey) : Exception("A participant snapshot is behind its stream.")
+{
+    public string StreamKey { get; } = streamKey;
+}
+
+/// <summary>A capped campaign has no row of places yet (its cap was set before the table existed).</summary>
+internal sealed class PlacesMissingException(string campaignId, int max) : Exception("A capped campaign has no places row.")
+{
+    public string CampaignId { get; } = campaignId;
+    public int Max { get; } = max;
+}
+
+/// <summary>What the batch reads of its campaigns, in the same round trip as the participants' states.</summary>
+internal sealed record BatchConfiguration(
+    IReadOnlyDictionary<string, ConfigurationVersion> Versions,
+    IReadOnlyDictionary<string, (int Accepted, int Capacity)> Places);
+
+/// <summary>
+/// The versions of the batch's campaigns and of their accounts' token settings, the campaign rows held with
+/// <c>for key share</c> until the commit (a change of the campaign, an upsert, waits for it); then the rows of the
+/// capped campaigns' places, locked <c>for update</c> in campaign id order.
+/// </summary>
+internal sealed class ConfigurationQuery(string schema, string[] campaignIds, string[] cappedIds) : IQueryHandler<BatchConfiguration>
+{
+    public void ConfigureCommand(ICommandBuilder builder, IStorageSession session)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Append(
+            $"select c.id, c.mt_version, coalesce((a.data ->> 'settingsVersion')::bigint, -1) from {schema}.mt_doc_campaign c left join {schema}.mt_doc_account a on a.id = c.data ->> 'accountId' where c.id = any(");
+        builder.AppendParameter(campaignIds);
+        builder.Append(") for key share of c");
+        if (cappedIds.Length > 0)
+        {
+            builder.StartNewCommand();
+            builder.Append($"select campaign_id, accepted, capacity from {schema}.{CampaignPlaces.TableName} where campaign_id = any(");
+            builder.AppendParameter(cappedIds);
+            builder.Append(") order by campaign_id for update");
+        }
+    }
+
+    public async Task<BatchConfiguration> HandleAsync(DbDataReader reader, IStorageSession session, CancellationToken token)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        var versions = new Dictionary<string, ConfigurationVersion>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(token))
+        {
+            versions[reader.GetString(0)] = new ConfigurationVersion(reader.GetGuid(1), reader.GetInt64(2));
+        }
+
+        var places = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
+        if (cappedIds.Length > 0)
+        {
+            await reader.NextResultAsync(token);
+            while (await reader.ReadAsync(token))
+            {
+                places[reader.GetString(0)] = (reader.GetInt32(1), reader.GetInt32(2));
+            }
+        }
+
+        return new BatchConfiguration(versions, places);
+    }
+
+    public Task<int> StreamJson(Stream stream, DbDataReader reader, CancellationToken token) => throw new NotSupportedException();
+}

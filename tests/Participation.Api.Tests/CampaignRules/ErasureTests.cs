@@ -33,12 +33,18 @@ public sealed class ErasureTests(AppFixture app)
             $"/v1/campaigns/{campaign}/participations", new FormUrlEncodedContent([new("qual_token", token)]), Ct));
 
     /// <summary>Every stored text of the participant's stream: the events as PostgreSQL holds them.</summary>
-    private async Task<string> RawEventsAsync(string streamKey)
+    private Task<string> RawEventsAsync(string streamKey) =>
+        RawTextAsync("select coalesce(string_agg(data::text, E'\\n' order by seq_id), '') from participation.mt_events where stream_id = $1", streamKey);
+
+    /// <summary>The participant's inline snapshot as stored: the state every participation reads.</summary>
+    private Task<string> RawSnapshotAsync(string streamKey) =>
+        RawTextAsync("select coalesce((select data::text from participation.mt_doc_participant where id = $1), '')", streamKey);
+
+    private async Task<string> RawTextAsync(string sql, string streamKey)
     {
         await using var connection = new NpgsqlConnection(app.ConnectionString);
         await connection.OpenAsync(Ct);
-        await using var command = new NpgsqlCommand(
-            "select coalesce(string_agg(data::text, E'\\n' order by seq_id), '') from participation.mt_events where stream_id = $1", connection);
+        await using var command = new NpgsqlCommand(sql, connection);
         command.Parameters.AddWithValue(streamKey);
         return (string)(await command.ExecuteScalarAsync(Ct))!;
     }
@@ -59,6 +65,7 @@ public sealed class ErasureTests(AppFixture app)
         (await Participate(client, campaign, TestTokens.Hs256(TestTokens.Secret, blocked))).ShouldBeProblem(HttpStatusCode.Forbidden, "participant_not_allowed");
         var streamKey = $"participation:{campaign}:ophelia";
         (await RawEventsAsync(streamKey)).ShouldContain(Email);
+        (await RawSnapshotAsync(streamKey)).ShouldContain(firstJti);
 
         using var admin = app.AdminClient();
         var erased = await admin.DeleteAsync($"/v1/campaigns/{campaign}/participants/ophelia", Ct);
@@ -71,6 +78,13 @@ public sealed class ErasureTests(AppFixture app)
         }
 
         raw.ShouldContain("erased:");
+        var snapshot = await RawSnapshotAsync(streamKey);
+        foreach (var personal in new[] { Email, "Ophelia", "Elsinore", "newsletter", Label, firstJti, "jti-blocked" })
+        {
+            snapshot.ShouldNotContain(personal, Case.Sensitive, snapshot);
+        }
+
+        snapshot.ShouldContain("erased:");
 
         var history = await ApiAnswer.From(await admin.GetAsync($"/v1/campaigns/{campaign}/participants/ophelia", Ct));
         history.Json.GetProperty("accepted").GetInt32().ShouldBe(1);

@@ -161,6 +161,42 @@ public sealed class KeyRotationTests(AppFixture app) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AThousandConcurrentRequestsWithANewKidMakeOneRequestToTheJwksEndpoint()
+    {
+        var key1 = TestTokens.NewRsa();
+        var key2 = TestTokens.NewRsa();
+        _jwks.Publish(TestJwk.Of(key1, "k1"));
+        var account = await _given.HmacAccountAsync();
+        await _given.PutSecureTokenAsync(account, new { method = "jwks", algorithms = new[] { "RS256" }, jwksUri = _jwks.Uri.AbsoluteUri });
+        var campaign = await _given.CampaignAsync(account, perParticipant: 1000);
+        string Sign(AsymmetricTestKey key, string kid, int i) =>
+            TestTokens.Sign("RS256", key.SigningKey, TestTokens.Claims($"burst-{i}", campaign, jti: TestTokens.NewJti()), new { kid });
+        using var client = app.Client();
+        async Task<ApiAnswer> Check(string token) => await ApiAnswer.From(await client.PostAsync(
+            $"/v1/campaigns/{campaign}/eligibility", new FormUrlEncodedContent([new("qual_token", token)]), Ct));
+
+        (await Check(Sign(key1, "k1", 0))).Status.ShouldBe(HttpStatusCode.OK);
+        _jwks.Requests.ShouldBe(1);
+
+        // The partner rotates to k2; a thousand tokens naming it arrive at once through the API (eligibility checks
+        // verify like participations, consume nothing). They share one refetch, slowed down so that they pile up.
+        _jwks.Publish(TestJwk.Of(key1, "k1"), TestJwk.Of(key2, "k2"));
+        _jwks.Delay = TimeSpan.FromMilliseconds(500);
+        var tokens = Enumerable.Range(1, 1000).Select(i => Sign(key2, "k2", i)).ToList();
+        var answers = await Task.WhenAll(tokens.Select(Check));
+
+        answers.Where(a => a.Status != HttpStatusCode.OK).Select(a => a.Body).ShouldBeEmpty();
+        answers.ShouldAllBe(a => a.Json.GetProperty("eligible").GetBoolean());
+        _jwks.Requests.ShouldBe(2);
+
+        // A thousand forged kids right after: refused, and not one more request (the cooldown).
+        var attacker = TestTokens.NewRsa();
+        var forged = await Task.WhenAll(Enumerable.Range(0, 1000).Select(i => Check(Sign(attacker, $"forged-{i}", i))));
+        forged.ShouldAllBe(a => a.Status == HttpStatusCode.Unauthorized && a.Code == "key_not_found");
+        _jwks.Requests.ShouldBe(2);
+    }
+
+    [Fact]
     public async Task ChangingTheJwksUriAppliesAtTheNextRequest()
     {
         var key = TestTokens.NewRsa();

@@ -256,6 +256,38 @@ public sealed class EncryptionKeysTests(AppFixture app)
     }
 
     [Fact]
+    public async Task ConcurrentDeletionsNeverLeaveARequiredAccountWithoutAKey()
+    {
+        var account = await _given.HmacAccountAsync();
+        using var admin = app.AdminClient();
+        var kids = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            kids.Add((await CreateKey(account, new { alg = "ECDH-ES" })).Json.GetProperty("kid").GetString()!);
+        }
+
+        (await admin.PutAsJsonAsync($"/v1/accounts/{account}/secure-token", new { method = "hmac", secret = TestTokens.Secret, encryption = "required" }, Ct))
+            .StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var answers = await Task.WhenAll(kids.Select(async kid => await ApiAnswer.From(await admin.DeleteAsync($"/v1/accounts/{account}/encryption-keys/{kid}", Ct))));
+
+        answers.Count(a => a.Status == HttpStatusCode.NoContent).ShouldBe(5);
+        answers.Single(a => a.Status != HttpStatusCode.NoContent).ShouldBeProblem(HttpStatusCode.BadRequest, "request_invalid");
+        (await Jwks(account)).Json.GetProperty("keys").GetArrayLength().ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task ConcurrentCreationsStopAtTenKeys()
+    {
+        var account = await _given.HmacAccountAsync();
+        var answers = await Task.WhenAll(Enumerable.Range(0, 14).Select(_ => CreateKey(account, new { alg = "ECDH-ES" })));
+
+        answers.Count(a => a.Status == HttpStatusCode.Created).ShouldBe(EncryptionKeyStore.MaxKeysPerAccount);
+        answers.Where(a => a.Status != HttpStatusCode.Created).ShouldAllBe(a => a.Status == HttpStatusCode.BadRequest && a.Code == "request_invalid");
+        (await Jwks(account)).Json.GetProperty("keys").GetArrayLength().ShouldBe(EncryptionKeyStore.MaxKeysPerAccount);
+    }
+
+    [Fact]
     public async Task TheJwksMethodNeedsAnAbsoluteUriAndNoOtherKeys()
     {
         var account = await _given.HmacAccountAsync();

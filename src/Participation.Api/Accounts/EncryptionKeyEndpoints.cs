@@ -114,7 +114,7 @@ public static class EncryptionKeyEndpoints
             return AccountEndpoints.AccountNotFound();
         }
 
-        var key = await session.LoadAsync<EncryptionKeyDocument>(kid, ct);
+        var key = EncryptionKeyStore.IsThumbprint(kid) ? await session.LoadAsync<EncryptionKeyDocument>(kid, ct) : null;
         if (key is null || key.AccountId != accountId)
         {
             return Problems.Create(StatusCodes.Status404NotFound, Problems.NotFound, "No such encryption key.");

@@ -207,6 +207,11 @@ public sealed class EncryptionKeysTests(AppFixture app)
         (await Jwks(account)).Json.GetProperty("keys").EnumerateArray().Select(k => k.GetProperty("kid").GetString()).ShouldBe([second]);
         (await ApiAnswer.From(await admin.DeleteAsync($"/v1/accounts/{account}/encryption-keys/{first}", Ct)))
             .ShouldBeProblem(HttpStatusCode.NotFound, "not_found");
+        foreach (var hostile in new[] { "x'--", "a%20b", new string('k', 300) })
+        {
+            (await ApiAnswer.From(await admin.DeleteAsync($"/v1/accounts/{account}/encryption-keys/{hostile}", Ct)))
+                .ShouldBeProblem(HttpStatusCode.NotFound, "not_found");
+        }
 
         var audit = await ApiAnswer.From(await admin.GetAsync($"/v1/accounts/{account}/audit", Ct));
         var types = audit.Json.EnumerateArray().Select(e => e.GetProperty("type").GetString()).ToList();

@@ -171,6 +171,26 @@ public sealed class InteroperabilityTests(AppFixture app) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnEncryptedTokenWithAHostileKidIsRefusedNeverAnError()
+    {
+        var account = await _given.HmacAccountAsync(extraSettings: new { encryption = "optional" });
+        var campaign = await _given.CampaignAsync(account, perParticipant: 10);
+        using var admin = app.AdminClient();
+        var created = await ApiAnswer.From(await admin.PostAsync($"/v1/accounts/{account}/encryption-keys", null, Ct));
+        var jwk = JwkSet.FromJson($$"""{"keys":[{{created.Json.GetProperty("jwk").GetRawText()}}]}""", JWT.DefaultSettings.JsonMapper).Keys.Single();
+        var otherAccount = await _given.HmacAccountAsync();
+        var foreignKid = (await ApiAnswer.From(await admin.PostAsync($"/v1/accounts/{otherAccount}/encryption-keys", null, Ct))).Json.GetProperty("kid").GetString()!;
+
+        // The kid is looked up in the database: whatever it holds, the answer is the one decryption failure.
+        foreach (var kid in new[] { "a\u0000b", "\u0000", "x'; drop table x; --", new string('k', 256), "é\uD83D\uDE00", foreignKid, jwk.KeyId + " " })
+        {
+            var token = JWT.Encode(JoseSign("HS256", Claims(campaign)), jwk, JweAlgorithm.RSA_OAEP_256, JweEncryption.A256GCM,
+                extraHeaders: new Dictionary<string, object> { ["kid"] = System.Text.RegularExpressions.Regex.Unescape(kid) });
+            (await Participate(campaign, token)).ShouldBeProblem(HttpStatusCode.Unauthorized, "token_decryption_failed");
+        }
+    }
+
+    [Fact]
     public async Task RequiredEncryptionRefusesPlainTokensAndNoneRefusesEncryptedOnes()
     {
         var account = await _given.HmacAccountAsync();

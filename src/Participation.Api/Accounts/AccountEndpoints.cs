@@ -88,7 +88,7 @@ public static class AccountEndpoints
         }
 
         var now = time.GetUtcNow();
-        var existing = await session.LoadAsync<Account>(accountId, ct);
+        var existing = await AccountRows.LoadForUpdateAsync(session, accountId, ct);
         if (existing is null && !caller.IsAdmin)
         {
             return AccountNotFound();
@@ -140,6 +140,13 @@ public static class AccountEndpoints
         if (settings is null)
         {
             return Problems.Validation(errors);
+        }
+
+        // From here to SaveChanges the account row is locked: each settings version names one content (AccountRows).
+        account = await AccountRows.LoadForUpdateAsync(session, accountId, ct);
+        if (account is null)
+        {
+            return AccountNotFound();
         }
 
         if (settings.Encryption == TokenEncryption.Required && !await EncryptionKeyEndpoints.HasKeysAsync(session, accountId, ct))

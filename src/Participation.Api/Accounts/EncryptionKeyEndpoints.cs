@@ -72,6 +72,12 @@ public static class EncryptionKeyEndpoints
             return Problems.Validation(new Dictionary<string, string[]> { ["alg"] = [$"{Jwe.RsaOaep256Name} (the default) or {Jwe.EcdhEsName}."] });
         }
 
+        // The account row locked until SaveChanges: concurrent creations cannot pass the cap together.
+        if (await AccountRows.LoadForUpdateAsync(session, accountId, ct) is null)
+        {
+            return AccountEndpoints.AccountNotFound();
+        }
+
         var count = await session.Query<EncryptionKeyDocument>().CountAsync(k => k.AccountId == accountId, ct);
         if (count >= EncryptionKeyStore.MaxKeysPerAccount)
         {
@@ -100,13 +106,15 @@ public static class EncryptionKeyEndpoints
         string accountId, string kid, HttpContext http, IDocumentSession session, TimeProvider time, CancellationToken ct)
     {
         var caller = Caller.Of(http);
-        var account = caller.CanAccess(accountId) && Identifiers.IsValid(accountId) ? await session.LoadAsync<Account>(accountId, ct) : null;
+        // The account row locked until SaveChanges: two deletions (or a deletion and `encryption: required`) at once
+        // cannot leave a required account without a key.
+        var account = caller.CanAccess(accountId) && Identifiers.IsValid(accountId) ? await AccountRows.LoadForUpdateAsync(session, accountId, ct) : null;
         if (account is null)
         {
             return AccountEndpoints.AccountNotFound();
         }
 
-        var key = await session.LoadAsync<EncryptionKeyDocument>(kid, ct);
+        var key = EncryptionKeyStore.IsThumbprint(kid) ? await session.LoadAsync<EncryptionKeyDocument>(kid, ct) : null;
         if (key is null || key.AccountId != accountId)
         {
             return Problems.Create(StatusCodes.Status404NotFound, Problems.NotFound, "No such encryption key.");

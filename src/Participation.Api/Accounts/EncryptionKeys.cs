@@ -65,6 +65,13 @@ public sealed class EncryptionKeyStore(IDocumentStore store, SecretProtector pro
         IReadOnlyList<EncryptionKeyDocument> documents;
         if (kid is not null)
         {
+            // Every kid this service hands out is a thumbprint: anything else (a NUL, which PostgreSQL refuses in a
+            // text parameter, quotes, 256 bytes of noise) names no key, and is answered without a query.
+            if (!IsThumbprint(kid))
+            {
+                return [];
+            }
+
             var document = await session.LoadAsync<EncryptionKeyDocument>(kid, ct);
             documents = document is not null && document.AccountId == accountId && document.Alg == alg ? [document] : [];
         }
@@ -172,6 +179,13 @@ public sealed class EncryptionKeyStore(IDocumentStore store, SecretProtector pro
     }
 
     private static string Base64Url(byte[] bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
+
+    /// <summary>Whether a kid has the shape of <see cref="Thumbprint"/>: 43 base64url characters (SHA-256, unpadded).</summary>
+    internal static bool IsThumbprint(string kid) =>
+        kid.Length == 43 && kid.AsSpan().IndexOfAnyExcept(ThumbprintCharacters) < 0;
+
+    private static readonly System.Buffers.SearchValues<char> ThumbprintCharacters =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
 
     /// <summary>RFC 7638: base64url SHA-256 of the required members, in lexicographic order, without whitespace.</summary>
     private static string Thumbprint(string canonicalJson) =>

@@ -62,7 +62,10 @@ internal sealed class JweToken
 /// (P-256) for the content key, A256GCM or A128CBC-HS256 for the content.
 /// <para>
 /// Checks that only look at what the sender wrote (the five parts' encoding, the header's JSON, <c>alg</c>,
-/// <c>enc</c>, lengths) come first and may say what is wrong. Past them, every failure is one answer
+/// <c>enc</c>, lengths) come first and may say what is wrong: a broken compact form (parts, base64url, header JSON,
+/// duplicated member, <c>kid</c> type) is <c>token_malformed</c>; an envelope the service does not open (another
+/// <c>alg</c> or <c>enc</c>, <c>zip</c>, <c>crit</c>) and a content that is not a signed token (bare claims, a JWE
+/// in the JWE) are <c>token_decryption_failed</c>, each with its own fixed detail. Past them, every failure is one answer
 /// (<see cref="Errors.Failed"/>) after the same steps: a content key that cannot be recovered (OAEP decoding error,
 /// invalid ephemeral key) is replaced by a random one and the content decryption runs anyway, failing its
 /// authentication check like a tampered ciphertext would (RFC 7516 §11.5); A128CBC-HS256 checks the MAC in constant
@@ -433,10 +436,10 @@ internal static class Jwe
         public static readonly TokenError HeaderNotJson = new(TokenErrorCodes.Malformed, "The encrypted token's header is not a valid JSON object.");
         public static readonly TokenError HeaderDuplicate = new(TokenErrorCodes.Malformed, "The encrypted token's header has a duplicated member.");
         public static readonly TokenError AlgOrEncMissing = new(TokenErrorCodes.Malformed, "The encrypted token's header has no 'alg' or 'enc' string.");
-        public static readonly TokenError CritNotSupported = new(TokenErrorCodes.Malformed, "The encrypted token's header has a 'crit' member; no JWE extension is supported.");
+        public static readonly TokenError CritNotSupported = new(TokenErrorCodes.DecryptionFailed, "The encrypted token's header has a 'crit' member; no JWE extension is supported.");
         public static readonly TokenError KidInvalid = new(TokenErrorCodes.Malformed, "The encrypted token's 'kid' must be a string of at most 256 bytes.");
         public static readonly TokenError NotSupported = new(TokenErrorCodes.DecryptionFailed, "Encrypted tokens must use alg RSA-OAEP-256 or ECDH-ES and enc A256GCM or A128CBC-HS256, without compression.");
         public static readonly TokenError Failed = new(TokenErrorCodes.DecryptionFailed, "The encrypted token could not be decrypted with this account's encryption keys.");
-        public static readonly TokenError NotJws = new(TokenErrorCodes.Malformed, "The encrypted token does not contain a compact JWS (a signed token).");
+        public static readonly TokenError NotJws = new(TokenErrorCodes.DecryptionFailed, "The encrypted token does not contain a compact JWS (a signed token).");
     }
 }

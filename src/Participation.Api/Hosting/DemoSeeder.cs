@@ -42,7 +42,7 @@ public sealed partial class DemoSeeder(
         var now = time.GetUtcNow();
         await using (var session = store.LightweightSession())
         {
-            var account = await session.LoadAsync<Account>(AccountId, stoppingToken);
+            var account = await AccountRows.LoadForUpdateAsync(session, AccountId, stoppingToken);
             session.Store(new Account
             {
                 Id = AccountId,

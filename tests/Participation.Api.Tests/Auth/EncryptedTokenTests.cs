@@ -213,8 +213,17 @@ public sealed class EncryptedTokenTests
     }
 
     [Theory]
-    [InlineData("""{"alg":"RSA-OAEP-256","enc":"A256GCM","alg":"RSA-OAEP-256"}""")]
     [InlineData("""{"alg":"RSA-OAEP-256","enc":"A256GCM","crit":["exp"]}""")]
+    [InlineData("""{"alg":"RSA-OAEP-256","enc":"A256GCM","crit":[]}""")]
+    [InlineData("""{"alg":"ECDH-ES","enc":"A128CBC-HS256","crit":["b64"],"b64":false}""")]
+    public async Task A_crit_header_is_refused_as_an_envelope_the_service_does_not_open(string header)
+    {
+        var token = TestTokens.Base64Url(header) + ".AAAA.AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA";
+        (await harness.Validate(token, optional)).ShouldBeRefused(TokenErrorCodes.DecryptionFailed).ShouldBe(Jwe.Errors.CritNotSupported);
+    }
+
+    [Theory]
+    [InlineData("""{"alg":"RSA-OAEP-256","enc":"A256GCM","alg":"RSA-OAEP-256"}""")]
     [InlineData("""{"alg":"RSA-OAEP-256"}""")]
     [InlineData("""{"alg":"RSA-OAEP-256","enc":"A256GCM","kid":7}""")]
     [InlineData("""not json""")]
@@ -252,9 +261,11 @@ public sealed class EncryptedTokenTests
     public async Task The_content_must_be_a_signed_token()
     {
         var nested = Encrypt(Encrypt(Jws(), "RSA-OAEP-256", "A256GCM"), "RSA-OAEP-256", "A256GCM");
-        (await harness.Validate(Encrypt("hello", "RSA-OAEP-256", "A256GCM"), optional)).ShouldBeRefused(TokenErrorCodes.Malformed).ShouldBe(Jwe.Errors.NotJws);
-        (await harness.Validate(nested, optional)).ShouldBeRefused(TokenErrorCodes.Malformed).ShouldBe(Jwe.Errors.NotJws);
-        (await harness.Validate(Encrypt("é.é.é", "ECDH-ES", "A256GCM"), optional)).ShouldBeRefused(TokenErrorCodes.Malformed);
+        var claimsOnly = TestTokens.PayloadJson(ValidatorHarness.ValidClaims());
+        (await harness.Validate(Encrypt("hello", "RSA-OAEP-256", "A256GCM"), optional)).ShouldBeRefused(TokenErrorCodes.DecryptionFailed).ShouldBe(Jwe.Errors.NotJws);
+        (await harness.Validate(Encrypt(claimsOnly, "ECDH-ES", "A128CBC-HS256"), optional)).ShouldBeRefused(TokenErrorCodes.DecryptionFailed).ShouldBe(Jwe.Errors.NotJws);
+        (await harness.Validate(nested, optional)).ShouldBeRefused(TokenErrorCodes.DecryptionFailed).ShouldBe(Jwe.Errors.NotJws);
+        (await harness.Validate(Encrypt("é.é.é", "ECDH-ES", "A256GCM"), optional)).ShouldBeRefused(TokenErrorCodes.DecryptionFailed).ShouldBe(Jwe.Errors.NotJws);
     }
 
     [Fact]

@@ -1,8 +1,11 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Participation.Api.Accounts;
 using Participation.Api.Auth;
@@ -335,26 +338,99 @@ public sealed class JwksTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_slow_endpoint_times_out_and_the_known_keys_are_served_without_waiting()
+    public async Task A_slow_endpoint_holds_no_token_whose_key_is_known()
     {
-        options.RequestTimeout = TimeSpan.FromMilliseconds(500);
+        // A timeout far beyond the test: the refresh below can only end when the endpoint answers.
+        options.RequestTimeout = TimeSpan.FromMinutes(5);
+        Rebuild();
+        server.Publish(TestJwk.Of(Rsa1, "k1"));
+        (await Validate(Token(Rsa1, "k1"))).ShouldBeAccepted();
+        await WaitForFetchesAsync(1);
+
+        // The cached set has expired and the endpoint hangs: the token is answered from the known keys while the
+        // refresh is still under way (it has reached the endpoint and is not counted as done).
+        server.Hold();
+        time.Advance(TimeSpan.FromHours(2));
+        (await Validate(Token(Rsa1, "k1"))).ShouldBeAccepted();
+        await WaitUntilAsync(() => server.Requests == 2);
+        (await Validate(Token(Rsa1, "k1"))).ShouldBeAccepted();
+        Fetches().Count.ShouldBe(1);
+        server.Requests.ShouldBe(2);
+
+        server.Release();
+        await WaitForFetchesAsync(2);
+        Fetches()[1].ShouldBe(("success", "ok"));
+    }
+
+    [Fact]
+    public async Task A_slow_endpoint_times_out_the_failure_is_counted_and_the_known_keys_keep_working()
+    {
+        options.RequestTimeout = TimeSpan.FromMilliseconds(300);
         Rebuild();
         server.Publish(TestJwk.Of(Rsa1, "k1"));
         (await Validate(Token(Rsa1, "k1"))).ShouldBeAccepted();
 
-        server.Delay = TimeSpan.FromSeconds(30);
+        // From here on the endpoint never answers.
+        server.Hold();
         time.Advance(TimeSpan.FromHours(2));
-        var watch = Stopwatch.StartNew();
         (await Validate(Token(Rsa1, "k1"))).ShouldBeAccepted();
-        watch.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10));
         await WaitForFetchesAsync(2);
         Fetches()[1].ShouldBe(("failure", "timeout"));
+        log.Entries.ShouldContain(e => e.Level == LogLevel.Warning && e.Message.Contains("(timeout", StringComparison.Ordinal));
 
-        // A token that must wait (an unknown kid, once the failure's cooldown is over) waits for the timeout only.
+        // A token that must wait for a fetch (an unknown kid, once the failure's cooldown is over) is answered when
+        // the fetch times out: the endpoint is still hanging, so nothing else could have ended the wait.
         time.Advance(TimeSpan.FromMinutes(2));
-        watch.Restart();
         (await Validate(Token(Rsa2, "k2"))).ShouldBeRefused(TokenErrorCodes.KeyNotFound);
-        watch.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10));
+        Fetches().Count.ShouldBe(3);
+        Fetches()[2].ShouldBe(("failure", "timeout"));
+        server.Requests.ShouldBe(3);
+        (await Validate(Token(Rsa1, "k1"))).ShouldBeAccepted();
+    }
+
+    [Theory]
+    [InlineData("Production", false)]
+    [InlineData("Staging", false)]
+    [InlineData("Development", true)]
+    [InlineData("Testing", true)]
+    public void Http_and_private_addresses_are_allowed_by_default_in_development_and_testing_only(string environment, bool allowed)
+    {
+        var defaults = HostOptions(environment);
+        defaults.AllowHttp.ShouldBe(allowed);
+        defaults.AllowPrivateNetworks.ShouldBe(allowed);
+        defaults.RefreshCooldown.ShouldBe(TimeSpan.FromSeconds(60));
+
+        // An operator's explicit setting wins in any environment.
+        var configured = HostOptions(environment, new()
+        {
+            ["Participation:Jwks:AllowHttp"] = (!allowed).ToString(),
+            ["Participation:Jwks:AllowPrivateNetworks"] = (!allowed).ToString(),
+            ["Participation:Jwks:RefreshCooldown"] = "00:00:10",
+        });
+        configured.AllowHttp.ShouldBe(!allowed);
+        configured.AllowPrivateNetworks.ShouldBe(!allowed);
+        configured.RefreshCooldown.ShouldBe(TimeSpan.FromSeconds(10));
+
+        static JwksOptions HostOptions(string environment, Dictionary<string, string?>? settings = null)
+        {
+            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = environment });
+            builder.Configuration.AddInMemoryCollection(settings ?? []);
+            builder.AddKeySources();
+            using var services = builder.Services.BuildServiceProvider();
+            return services.GetRequiredService<IOptions<JwksOptions>>().Value;
+        }
+    }
+
+    /// <summary>Waits (bounded) for a condition on the endpoint.</summary>
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!condition() && watch.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(10, Ct);
+        }
+
+        condition().ShouldBeTrue();
     }
 
     public static TheoryData<string, string, bool> BadDocuments => new()

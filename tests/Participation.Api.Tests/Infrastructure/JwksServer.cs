@@ -21,6 +21,7 @@ public sealed class JwksServer : IAsyncDisposable
 {
     private readonly WebApplication app;
     private volatile Response current = new(200, """{"keys":[]}""", TimeSpan.Zero, null, Chunked: false);
+    private volatile TaskCompletionSource? hold;
     private int requests;
 
     private JwksServer(WebApplication app) => this.app = app;
@@ -71,8 +72,18 @@ public sealed class JwksServer : IAsyncDisposable
         set => current = current with { Status = value };
     }
 
+    /// <summary>
+    /// From now on, every request hangs (headers not sent) until <see cref="Release"/>: an endpoint that accepted the
+    /// connection and never answers. Lets a test observe what happens while a fetch is under way, without timing.
+    /// </summary>
+    public void Hold() => hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Lets the held requests (and the next ones) be answered.</summary>
+    public void Release() => Interlocked.Exchange(ref hold, null)?.TrySetResult();
+
     public async ValueTask DisposeAsync()
     {
+        Release();
         using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         await app.StopAsync(stopping.Token);
         await app.DisposeAsync();
@@ -81,6 +92,18 @@ public sealed class JwksServer : IAsyncDisposable
     private async Task HandleAsync(HttpContext context)
     {
         Interlocked.Increment(ref requests);
+        if (hold is { } held)
+        {
+            try
+            {
+                await held.Task.WaitAsync(context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+
         var response = current;
         if (response.Delay > TimeSpan.Zero)
         {

@@ -207,6 +207,11 @@ public sealed class EncryptionKeysTests(AppFixture app)
         (await Jwks(account)).Json.GetProperty("keys").EnumerateArray().Select(k => k.GetProperty("kid").GetString()).ShouldBe([second]);
         (await ApiAnswer.From(await admin.DeleteAsync($"/v1/accounts/{account}/encryption-keys/{first}", Ct)))
             .ShouldBeProblem(HttpStatusCode.NotFound, "not_found");
+        foreach (var hostile in new[] { "x'--", "a%20b", new string('k', 300) })
+        {
+            (await ApiAnswer.From(await admin.DeleteAsync($"/v1/accounts/{account}/encryption-keys/{hostile}", Ct)))
+                .ShouldBeProblem(HttpStatusCode.NotFound, "not_found");
+        }
 
         var audit = await ApiAnswer.From(await admin.GetAsync($"/v1/accounts/{account}/audit", Ct));
         var types = audit.Json.EnumerateArray().Select(e => e.GetProperty("type").GetString()).ToList();
@@ -253,6 +258,38 @@ public sealed class EncryptionKeysTests(AppFixture app)
         (await admin.DeleteAsync($"/v1/accounts/{account}/encryption-keys/{kid}", Ct)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
         (await ApiAnswer.From(await admin.DeleteAsync($"/v1/accounts/{account}/encryption-keys/{second}", Ct)))
             .ShouldBeProblem(HttpStatusCode.BadRequest, "request_invalid");
+    }
+
+    [Fact]
+    public async Task ConcurrentDeletionsNeverLeaveARequiredAccountWithoutAKey()
+    {
+        var account = await _given.HmacAccountAsync();
+        using var admin = app.AdminClient();
+        var kids = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            kids.Add((await CreateKey(account, new { alg = "ECDH-ES" })).Json.GetProperty("kid").GetString()!);
+        }
+
+        (await admin.PutAsJsonAsync($"/v1/accounts/{account}/secure-token", new { method = "hmac", secret = TestTokens.Secret, encryption = "required" }, Ct))
+            .StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var answers = await Task.WhenAll(kids.Select(async kid => await ApiAnswer.From(await admin.DeleteAsync($"/v1/accounts/{account}/encryption-keys/{kid}", Ct))));
+
+        answers.Count(a => a.Status == HttpStatusCode.NoContent).ShouldBe(5);
+        answers.Single(a => a.Status != HttpStatusCode.NoContent).ShouldBeProblem(HttpStatusCode.BadRequest, "request_invalid");
+        (await Jwks(account)).Json.GetProperty("keys").GetArrayLength().ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task ConcurrentCreationsStopAtTenKeys()
+    {
+        var account = await _given.HmacAccountAsync();
+        var answers = await Task.WhenAll(Enumerable.Range(0, 14).Select(_ => CreateKey(account, new { alg = "ECDH-ES" })));
+
+        answers.Count(a => a.Status == HttpStatusCode.Created).ShouldBe(EncryptionKeyStore.MaxKeysPerAccount);
+        answers.Where(a => a.Status != HttpStatusCode.Created).ShouldAllBe(a => a.Status == HttpStatusCode.BadRequest && a.Code == "request_invalid");
+        (await Jwks(account)).Json.GetProperty("keys").GetArrayLength().ShouldBe(EncryptionKeyStore.MaxKeysPerAccount);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using Participation.Api.Tests.Infrastructure;
 using Shouldly;
 using Xunit;
@@ -157,6 +158,83 @@ public sealed class KeyRotationTests(AppFixture app) : IAsyncLifetime
         await ShouldAccept(campaign, Sign(key1, "k1"), "k1 during the outage");
         await ShouldAccept(campaign, Sign(key2, "k2"), "k2 during the outage");
         (await Participate(campaign, Sign(TestTokens.NewRsa(), "k3"))).ShouldBeProblem(HttpStatusCode.Unauthorized, "key_not_found");
+        _jwks.Requests.ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task ConcurrentSettingsChangesEachGetTheirOwnVersionAndEveryProcessUsesTheLastOne()
+    {
+        var account = await _given.HmacAccountAsync();
+        var campaign = await _given.CampaignAsync(account, perParticipant: 1000);
+        using var admin = app.AdminClient();
+        var before = (await ApiAnswer.From(await admin.GetAsync($"/v1/accounts/{account}/secure-token", Ct))).Json.GetProperty("version").GetInt64();
+
+        // Twenty settings changes and twenty renames at once: caches of key material are keyed by settings version,
+        // so two changes must never share one, and a rename must never put older settings back.
+        string SecretOf(int i) => $"concurrent-secret-{i:D2}-0123456789-0123456789-0123456789-0123456789";
+        var puts = Enumerable.Range(0, 20).Select(async i => await ApiAnswer.From(await admin.PutAsJsonAsync(
+            $"/v1/accounts/{account}/secure-token", new { method = "hmac", secrets = new[] { new { kid = $"c{i}", secret = SecretOf(i) } } }, Ct)));
+        var renames = Enumerable.Range(0, 20).Select(async i => await ApiAnswer.From(await admin.PutAsJsonAsync(
+            $"/v1/accounts/{account}", new { name = $"Renamed {i}" }, Ct)));
+        var answers = await Task.WhenAll(puts.Concat(renames));
+        answers.Where(a => a.Status != HttpStatusCode.OK).Select(a => a.Body).ShouldBeEmpty();
+
+        var versions = answers.Take(20).Select(a => a.Json.GetProperty("version").GetInt64()).Order().ToList();
+        versions.ShouldBe(Enumerable.Range(1, 20).Select(i => before + i).ToList());
+        var shown = (await ApiAnswer.From(await admin.GetAsync($"/v1/accounts/{account}/secure-token", Ct))).Json;
+        shown.GetProperty("version").GetInt64().ShouldBe(before + 20);
+        var last = shown.GetProperty("secrets")[0].GetProperty("kid").GetString()!;
+        var lastIndex = int.Parse(last[1..], System.Globalization.CultureInfo.InvariantCulture);
+        answers.Take(20).Single(a => a.Json.GetProperty("version").GetInt64() == before + 20)
+            .Json.GetProperty("secrets")[0].GetProperty("kid").GetString().ShouldBe(last);
+
+        // Both processes verify with the stored settings: the last secret works, any other is refused.
+        foreach (var kestrel in new[] { true, false })
+        {
+            using var client = kestrel ? app.KestrelClient() : app.Client();
+            async Task<ApiAnswer> Send(string token) => await ApiAnswer.From(await client.PostAsync(
+                $"/v1/campaigns/{campaign}/participations", new FormUrlEncodedContent([new("qual_token", token)]), Ct));
+            (await Send(TestTokens.Hs256(SecretOf(lastIndex), Claims(campaign), last))).Status.ShouldBe(HttpStatusCode.Created);
+            (await Send(TestTokens.Hs256(SecretOf(lastIndex), Claims(campaign)))).Status.ShouldBe(HttpStatusCode.Created);
+            var other = (lastIndex + 1) % 20;
+            (await Send(TestTokens.Hs256(SecretOf(other), Claims(campaign), $"c{other}"))).ShouldBeProblem(HttpStatusCode.Unauthorized, "key_not_found");
+            (await Send(TestTokens.Hs256(SecretOf(other), Claims(campaign)))).ShouldBeProblem(HttpStatusCode.Unauthorized, "token_invalid_signature");
+        }
+    }
+
+    [Fact]
+    public async Task AThousandConcurrentRequestsWithANewKidMakeOneRequestToTheJwksEndpoint()
+    {
+        var key1 = TestTokens.NewRsa();
+        var key2 = TestTokens.NewRsa();
+        _jwks.Publish(TestJwk.Of(key1, "k1"));
+        var account = await _given.HmacAccountAsync();
+        await _given.PutSecureTokenAsync(account, new { method = "jwks", algorithms = new[] { "RS256" }, jwksUri = _jwks.Uri.AbsoluteUri });
+        var campaign = await _given.CampaignAsync(account, perParticipant: 1000);
+        string Sign(AsymmetricTestKey key, string kid, int i) =>
+            TestTokens.Sign("RS256", key.SigningKey, TestTokens.Claims($"burst-{i}", campaign, jti: TestTokens.NewJti()), new { kid });
+        using var client = app.Client();
+        async Task<ApiAnswer> Check(string token) => await ApiAnswer.From(await client.PostAsync(
+            $"/v1/campaigns/{campaign}/eligibility", new FormUrlEncodedContent([new("qual_token", token)]), Ct));
+
+        (await Check(Sign(key1, "k1", 0))).Status.ShouldBe(HttpStatusCode.OK);
+        _jwks.Requests.ShouldBe(1);
+
+        // The partner rotates to k2; a thousand tokens naming it arrive at once through the API (eligibility checks
+        // verify like participations, consume nothing). They share one refetch, slowed down so that they pile up.
+        _jwks.Publish(TestJwk.Of(key1, "k1"), TestJwk.Of(key2, "k2"));
+        _jwks.Delay = TimeSpan.FromMilliseconds(500);
+        var tokens = Enumerable.Range(1, 1000).Select(i => Sign(key2, "k2", i)).ToList();
+        var answers = await Task.WhenAll(tokens.Select(Check));
+
+        answers.Where(a => a.Status != HttpStatusCode.OK).Select(a => a.Body).ShouldBeEmpty();
+        answers.ShouldAllBe(a => a.Json.GetProperty("eligible").GetBoolean());
+        _jwks.Requests.ShouldBe(2);
+
+        // A thousand forged kids right after: refused, and not one more request (the cooldown).
+        var attacker = TestTokens.NewRsa();
+        var forged = await Task.WhenAll(Enumerable.Range(0, 1000).Select(i => Check(Sign(attacker, $"forged-{i}", i))));
+        forged.ShouldAllBe(a => a.Status == HttpStatusCode.Unauthorized && a.Code == "key_not_found");
         _jwks.Requests.ShouldBe(2);
     }
 

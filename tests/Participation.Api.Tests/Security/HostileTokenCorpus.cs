@@ -496,9 +496,9 @@ public static class HostileTokenCorpus
             w => Form(w.Enc, w.Encrypt(TestTokens.Hs256(HostileWorld.OtherSecret, w.Claims(w.Enc)))));
         yield return Case("jwe-around-a-jws-for-another-campaign", Rfc8725Composition + "; " + Rfc8725Substitution, HttpStatusCode.Forbidden, "token_campaign_mismatch", WhyMismatch,
             w => Form(w.Enc, w.Encrypt(w.Hs(w.Claims(w.Hmac))), w.Hmac));
-        yield return Case("jwe-nested-in-a-jwe", Rfc8725Composition, Malformed, "The content of a JWE must be a signed token (three parts), not another JWE: token_malformed.",
+        yield return Case("jwe-nested-in-a-jwe", Rfc8725Composition, DecryptionFailed, "The content of a JWE must be a signed token (three parts), not another JWE: token_decryption_failed.",
             w => Form(w.Enc, w.Encrypt(w.Encrypt(w.Hs(w.Claims(w.Enc))))));
-        yield return Case("jwe-around-plain-json-claims", Rfc8725Composition, Malformed, "The content of a JWE must be a signed token, not bare claims: token_malformed.",
+        yield return Case("jwe-around-plain-json-claims", Rfc8725Composition, DecryptionFailed, "The content of a JWE must be a signed token, not bare claims: token_decryption_failed.",
             w => Form(w.Enc, w.Encrypt(w.PayloadJson(w.Enc))));
         yield return Case("jwe-encrypted-to-the-attackers-key-with-the-accounts-kid", Rfc8725Composition, DecryptionFailed, WhyEnvelope,
             w => Form(w.Enc, w.Encrypt(w.Hs(w.Claims(w.Enc)), to: ((RsaSecurityKey)w.Attacker.SigningKey).Rsa)));
@@ -516,7 +516,7 @@ public static class HostileTokenCorpus
             w => Form(w.Enc, w.EncryptedWithHeader("""{"alg":"RSA-OAEP-256","enc":"A256GCM","zip":"DEF"}""")));
         yield return Case("jwe-header-with-a-duplicated-alg", Rfc8725Json, Malformed, WhyDuplicate,
             w => Form(w.Enc, w.EncryptedWithHeader("""{"alg":"RSA-OAEP-256","enc":"A256GCM","alg":"dir"}""")));
-        yield return Case("jwe-header-with-crit", "RFC 7516 §4.1.13", Malformed, WhyCrit,
+        yield return Case("jwe-header-with-crit", "RFC 7516 §4.1.13", DecryptionFailed, "keys.md: a JWE naming an extension (crit) is an envelope the service does not open: token_decryption_failed.",
             w => Form(w.Enc, w.EncryptedWithHeader("""{"alg":"RSA-OAEP-256","enc":"A256GCM","crit":["exp"],"exp":1}""")));
         yield return Case("jwe-with-padding-on-the-tag", Rfc7515Base64, Malformed, WhyBase64,
             w => Form(w.Enc, w.Encrypt(w.Hs(w.Claims(w.Enc))) + "="));

@@ -241,7 +241,7 @@ public sealed class TokenInspection(
         var matches = campaignClaim is not null && string.Equals(campaignClaim, campaign.Id, StringComparison.Ordinal);
         lines.Add(failing == "campaignId" ? Line("campaignId", failing, error, (campaignClaim ?? "missing") + note, true)
             : new InspectionLine("campaignId", !signatureValid ? null : error is null ? matches : PassedBefore(failing, error, "campaignId") ? true : null,
-                campaignClaim is null ? "missing" : matches ? $"{campaignClaim}: matches the campaign" : $"{campaignClaim}: another campaign than '{campaign.Id}' (403 token_campaign_mismatch)"));
+                (campaignClaim is null ? "missing" : matches ? $"{campaignClaim}: matches the campaign" : $"{campaignClaim}: another campaign than '{campaign.Id}' (403 token_campaign_mismatch)") + note));
 
         foreach (var name in TimeClaims)
         {

@@ -205,7 +205,8 @@ public sealed class TokenCommandTests(AppFixture app)
         var forged = await RunAsync("token", "inspect", TestTokens.Hs256("another-secret-of-at-least-32-bytes!!", TestTokens.Claims("u1", campaign)));
         forged.Output.ShouldContain("✗ signature    checked and invalid");
         forged.Output.ShouldContain("401 token_invalid_signature");
-        forged.Output.ShouldContain("(unverified)");
+        forged.Output.ShouldContain("· sub          'u1' (unverified)");
+        forged.Output.ShouldContain($"· campaignId   {campaign}: matches the campaign (unverified)");
 
         var elsewhere = await RunAsync("token", "inspect", TestTokens.Hs256(TestTokens.Secret, TestTokens.Claims("u1", otherCampaign)), "--campaign", campaign);
         elsewhere.Output.ShouldContain("403 token_campaign_mismatch");
@@ -307,6 +308,39 @@ public sealed class TokenCommandTests(AppFixture app)
         inspected.Succeeded.ShouldBeFalse();
         inspected.Output.ShouldContain("✗ encryption   none: a plain signed token; the account's encryption is required");
         inspected.Output.ShouldContain("401 token_decryption_failed");
+    }
+
+    [Theory]
+    [InlineData("RSA-OAEP-256")]
+    [InlineData("ECDH-ES")]
+    public async Task Mint_encrypts_to_the_accounts_newest_encryption_key_and_the_service_accepts_the_token(string alg)
+    {
+        var account = await _given.HmacAccountAsync();
+        var campaign = await _given.CampaignAsync(account);
+        var withoutKey = await RunAsync("token", "mint", "--campaign", campaign, "--encrypt");
+        withoutKey.Succeeded.ShouldBeFalse();
+        withoutKey.Error.ShouldContain("has no encryption key");
+
+        using (var admin = app.AdminClient())
+        {
+            (await admin.PostAsJsonAsync($"/v1/accounts/{account}/encryption-keys", new { alg }, Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
+            var newest = await admin.PostAsJsonAsync($"/v1/accounts/{account}/encryption-keys", new { alg }, Ct);
+            var kid = (await newest.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("kid").GetString();
+            await _given.PutSecureTokenAsync(account, new { method = "hmac", algorithms = new[] { "HS256" }, secret = TestTokens.Secret, encryption = "required" });
+
+            var minted = await RunAsync("token", "mint", "--campaign", campaign, "--sub", "grace", "--encrypt");
+
+            minted.Succeeded.ShouldBeTrue(minted.Error);
+            minted.Token.Split('.').Length.ShouldBe(5);
+            minted.Error.ShouldContain($"encrypted (JWE) to the account's key '{kid}'");
+            var inspected = await RunAsync("token", "inspect", minted.Token);
+            inspected.Succeeded.ShouldBeTrue(inspected.Output + inspected.Error);
+            inspected.Output.ShouldContain($"✓ encryption   JWE {alg} / A256GCM, kid '{kid}', opened with the account's key; the account's encryption is required");
+            inspected.Output.ShouldContain("✓ sub          'grace'");
+            var answer = await ParticipateAsync(campaign, minted.Token);
+            answer.Status.ShouldBe(HttpStatusCode.Created, answer.Body);
+            answer.Json.GetProperty("sub").GetString().ShouldBe("grace");
+        }
     }
 
     /// <summary>Hands the already built service to a command, as <c>RunJasperFxCommands</c> does for <c>dotnet run -- ...</c>.</summary>

@@ -64,6 +64,10 @@ public sealed class TokenInput : NetCoreInput
     [FlagAlias("kid", true)]
     public string? KidFlag { get; set; }
 
+    [Description("Encrypt the signed token (JWE, A256GCM) to the account's newest encryption key")]
+    [FlagAlias("encrypt", true)]
+    public bool EncryptFlag { get; set; }
+
     [Description("The service's public address, for the play page link (default http://localhost:5080)")]
     [FlagAlias("base-url", true)]
     public string? BaseUrlFlag { get; set; }
@@ -148,6 +152,7 @@ public sealed class TokenCommand : JasperFxAsyncCommand<TokenInput>
             Secret = input.SecretFlag ?? NullIfEmpty(Environment.GetEnvironmentVariable(SecretVariable)),
             Algorithm = input.AlgFlag,
             Kid = input.KidFlag,
+            Encrypt = input.EncryptFlag,
         }, CancellationToken.None);
 
         await Out.WriteLineAsync(minted.Token);

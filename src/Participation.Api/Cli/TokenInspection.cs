@@ -39,9 +39,12 @@ public sealed record TokenInspectionReport(string CampaignId, IReadOnlyList<Insp
 /// token goes through the service's own <see cref="SecureTokenValidator"/> with the account's settings, then the
 /// participant's history goes through the same decision a participation makes (<see cref="ParticipationDecider"/>),
 /// and nothing is written. Claim values are shown (the operator holds the token), the contents of <c>custom</c>,
-/// <c>form</c> and <c>optin</c> are not (personal data), and neither are the signature or any secret.
+/// <c>form</c> and <c>optin</c> are not (personal data), and neither are the signature or any secret. An encrypted
+/// token (JWE) is opened with the account's own decryption key, for display, and its signed content explained claim by
+/// claim; its <c>kid</c> names the account, so it needs no <c>--campaign</c> either.
 /// </summary>
-public sealed class TokenInspection(IDocumentStore store, AccountSecrets secrets, SecureTokenValidator validator, TimeProvider time)
+public sealed class TokenInspection(
+    IDocumentStore store, AccountSecrets secrets, SecureTokenValidator validator, IDecryptionKeySource decryptionKeys, TimeProvider time)
 {
     private static readonly string[] TimeClaims = ["iat", "nbf", "exp"];
 
@@ -51,14 +54,26 @@ public sealed class TokenInspection(IDocumentStore store, AccountSecrets secrets
         var now = time.GetUtcNow();
         var lines = new List<InspectionLine>();
         var (header, payload) = Decode(token);
-
-        campaignId ??= payload is { } p && p.TryGetProperty("campaignId", out var claimed) ? CampaignText(claimed) : null;
-        if (campaignId is null)
-        {
-            throw new CliException("Give --campaign: the token names no campaign that can be read.");
-        }
+        var encrypted = token.Split('.').Length == 5;
+        JweToken? jwe = null;
+        var jweError = encrypted ? Jwe.TryParse(token, out jwe) : null;
 
         await using var session = store.QuerySession();
+        string? inner = null;
+        if (campaignId is null && jwe?.Kid is { } kid && await session.LoadAsync<EncryptionKeyDocument>(kid, ct) is { } key)
+        {
+            // The encryption key's kid names its account: open the token to read the campaign it names.
+            inner = await DecryptAsync(key.AccountId, jwe, ct);
+        }
+
+        campaignId ??= (inner is null ? payload : Decode(inner).Payload) is { } p && p.TryGetProperty("campaignId", out var claimed) ? CampaignText(claimed) : null;
+        if (campaignId is null)
+        {
+            throw new CliException(encrypted
+                ? "Give --campaign: the token is encrypted, and its campaignId cannot be read without the campaign's account key."
+                : "Give --campaign: the token names no campaign that can be read.");
+        }
+
         var campaign = await session.LoadAsync<Campaign>(campaignId, ct);
         if (campaign is null)
         {
@@ -80,9 +95,17 @@ public sealed class TokenInspection(IDocumentStore store, AccountSecrets secrets
             (settings.RequireExpiration ? ", exp required" : "") +
             (settings.MaxTokenAgeSeconds is { } age ? $", tokens at most {age} s old" : "")));
 
+        if (jwe is not null)
+        {
+            // Opened with this account's keys only (the kid may have named another account's key above).
+            inner = await DecryptAsync(account.Id, jwe, ct);
+            (header, payload) = inner is null ? (null, null) : Decode(inner);
+        }
+
         var (verified, error) = await validator.ValidateAsync(token, account.Id, account.SettingsVersion, settings, ct);
         var failing = error is null ? null : FailingSubject(error);
-        AddStructureLines(lines, token, header, payload, settings, failing, error);
+        AddStructureLines(lines, token, header, payload, settings, failing, error,
+            () => AddEncryptionLine(lines, settings, jwe, jweError, inner is not null, failing, error));
         if (payload is { } claims)
         {
             AddClaimLines(lines, claims, settings, campaign, now, failing, error, signatureValid: failing is null || !IsBeforeSignature(failing));
@@ -141,21 +164,61 @@ public sealed class TokenInspection(IDocumentStore store, AccountSecrets secrets
         };
     }
 
+    /// <summary>The signed token inside an encrypted one, opened with the account's keys; null when they do not open it.</summary>
+    private async Task<string?> DecryptAsync(string accountId, JweToken jwe, CancellationToken ct)
+    {
+        var keys = await decryptionKeys.FindAsync(accountId, jwe.Kid, jwe.Algorithm, ct);
+        var plaintext = keys.Count == 0 ? null : Jwe.Decrypt(jwe, keys);
+        return plaintext is not null && System.Text.Ascii.IsValid(plaintext) && plaintext.AsSpan().Count((byte)'.') == 2
+            ? Encoding.ASCII.GetString(plaintext)
+            : null;
+    }
+
+    private static void AddEncryptionLine(
+        List<InspectionLine> lines, SecureTokenSettings settings, JweToken? jwe, TokenError? jweError, bool opened, string? failing, TokenError? error)
+    {
+        var policy = settings.Encryption.ToString().ToLowerInvariant();
+        string text;
+        if (jwe is null && jweError is null)
+        {
+            text = $"none: a plain signed token; the account's encryption is {policy}";
+        }
+        else if (jwe is null)
+        {
+            text = $"a JWE that cannot be read: {jweError!.Detail}";
+        }
+        else
+        {
+            var enc = jwe.Encryption == JweContentEncryption.A256Gcm ? "A256GCM" : "A128CBC-HS256";
+            text = $"JWE {Jwe.Name(jwe.Algorithm)} / {enc}, " + (jwe.Kid is null ? "no kid" : $"kid '{jwe.Kid}'") +
+                (opened ? ", opened with the account's key" : ", not opened by any of the account's keys") +
+                $"; the account's encryption is {policy}";
+        }
+
+        lines.Add(Line("encryption", failing, error, text, reached: failing is not ("size" or "structure")));
+    }
+
     private static void AddStructureLines(
-        List<InspectionLine> lines, string token, JsonElement? header, JsonElement? payload, SecureTokenSettings settings, string? failing, TokenError? error)
+        List<InspectionLine> lines, string token, JsonElement? header, JsonElement? payload, SecureTokenSettings settings, string? failing, TokenError? error,
+        Action addEncryptionLine)
     {
         var size = Encoding.UTF8.GetByteCount(token);
         lines.Add(Line("size", failing, error, $"{size} bytes (at most {SecureTokenValidator.MaxTokenBytes})", reached: true));
         var parts = token.Split('.').Length;
         var shape = parts == 5 ? "an encrypted token (JWE, 5 parts)" : parts == 3 ? "a signed token (JWS, 3 parts)" : $"{parts} part(s): not a compact JWS";
-        lines.Add(Line("structure", failing, error, header is null || payload is null ? shape + ", header or payload unreadable" : shape, reached: failing != "size"));
+        var readable = header is not null && payload is not null;
+        lines.Add(Line("structure", failing, error,
+            parts == 5 ? shape + (readable ? " holding a signed token (JWS, 3 parts)" : ", its content unreadable without the account's key")
+            : readable ? shape : shape + ", header or payload unreadable",
+            reached: failing != "size"));
+        addEncryptionLine();
         if (header is not { } h)
         {
             return;
         }
 
         var alg = h.TryGetProperty("alg", out var a) ? a.ToString() : "(none)";
-        var reachedAlg = failing is not ("size" or "structure");
+        var reachedAlg = failing is not ("size" or "structure" or "encryption");
         lines.Add(Line("alg", failing, error, $"{alg}; the account allows {string.Join(", ", settings.Algorithms)}", reachedAlg));
         var kid = h.TryGetProperty("kid", out var k) ? $"'{k}'" : null;
         var keys = settings.Method == TokenMethod.Hmac
@@ -179,7 +242,7 @@ public sealed class TokenInspection(IDocumentStore store, AccountSecrets secrets
         var matches = campaignClaim is not null && string.Equals(campaignClaim, campaign.Id, StringComparison.Ordinal);
         lines.Add(failing == "campaignId" ? Line("campaignId", failing, error, (campaignClaim ?? "missing") + note, true)
             : new InspectionLine("campaignId", !signatureValid ? null : error is null ? matches : PassedBefore(failing, error, "campaignId") ? true : null,
-                campaignClaim is null ? "missing" : matches ? $"{campaignClaim}: matches the campaign" : $"{campaignClaim}: another campaign than '{campaign.Id}' (403 token_campaign_mismatch)"));
+                (campaignClaim is null ? "missing" : matches ? $"{campaignClaim}: matches the campaign" : $"{campaignClaim}: another campaign than '{campaign.Id}' (403 token_campaign_mismatch)") + note));
 
         foreach (var name in TimeClaims)
         {
@@ -234,10 +297,10 @@ public sealed class TokenInspection(IDocumentStore store, AccountSecrets secrets
         return new InspectionLine(subject, error is null || PassedBefore(failing, error, subject) ? true : null, text);
     }
 
-    private static bool IsBeforeSignature(string subject) => subject is "size" or "structure" or "alg" or "kid" or "signature";
+    private static bool IsBeforeSignature(string subject) => subject is "size" or "structure" or "encryption" or "alg" or "kid" or "signature";
 
     private static readonly string[] Order =
-        ["size", "structure", "alg", "kid", "signature", "sub", "campaignId", "iat", "nbf", "exp", "jti", "limit", "gift", "custom", "form", "optin", "iss", "aud"];
+        ["size", "structure", "encryption", "alg", "kid", "signature", "sub", "campaignId", "iat", "nbf", "exp", "jti", "limit", "gift", "custom", "form", "optin", "iss", "aud"];
 
     /// <summary>Whether <paramref name="subject"/> was checked, and passed, before the check that failed.</summary>
     private static bool PassedBefore(string? failing, TokenError error, string subject)
@@ -259,7 +322,8 @@ public sealed class TokenInspection(IDocumentStore store, AccountSecrets secrets
     private static string? FailingSubject(TokenError error) => error.Code switch
     {
         TokenErrorCodes.TooLarge => "size",
-        TokenErrorCodes.Malformed or TokenErrorCodes.Missing or TokenErrorCodes.DecryptionFailed => "structure",
+        TokenErrorCodes.Malformed or TokenErrorCodes.Missing => "structure",
+        TokenErrorCodes.DecryptionFailed => "encryption",
         TokenErrorCodes.AlgorithmNotAllowed => "alg",
         TokenErrorCodes.KeyNotFound => "kid",
         TokenErrorCodes.InvalidSignature => "signature",

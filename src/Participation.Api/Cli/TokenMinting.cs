@@ -33,14 +33,21 @@ public sealed record MintRequest
 
     public string? Algorithm { get; init; }
     public string? Kid { get; init; }
+
+    /// <summary>Wrap the signed token in a JWE to the account's newest encryption key (as a partner of an account with encryption does).</summary>
+    public bool Encrypt { get; init; }
 }
 
-public sealed record MintedToken(string Token, string AccountId, string CampaignId, string Sub, string Algorithm, string? Kid, DateTimeOffset? ExpiresAt);
+/// <param name="EncryptedTo">The kid of the encryption key the token was encrypted to, or null for a plain signed token.</param>
+public sealed record MintedToken(
+    string Token, string AccountId, string CampaignId, string Sub, string Algorithm, string? Kid, DateTimeOffset? ExpiresAt, string? EncryptedTo = null);
 
 /// <summary>
 /// Mints a test token for a campaign as its partner would: the account's settings come from the database (method,
 /// algorithms, issuer, audience) and the HMAC secret is revealed through <see cref="AccountSecrets"/>, unless one is
 /// given. Only HMAC accounts can be minted for here: a public-key account's private key never reaches the service.
+/// With <see cref="MintRequest.Encrypt"/>, the signed token is encrypted (compact JWE, content A256GCM) to the account's
+/// newest encryption key, RSA-OAEP-256 or ECDH-ES, with its public key only, as the partner would.
 /// </summary>
 public sealed class TokenMinting(IDocumentStore store, AccountSecrets secrets, TimeProvider time)
 {
@@ -115,7 +122,17 @@ public sealed class TokenMinting(IDocumentStore store, AccountSecrets secrets, T
             throw new CliException(ex.Message);
         }
 
-        return new MintedToken(token, accountId, request.CampaignId, sub, algorithm, kid, expiresAt);
+        if (!request.Encrypt)
+        {
+            return new MintedToken(token, accountId, request.CampaignId, sub, algorithm, kid, expiresAt);
+        }
+
+        var encryptionKey = await session.Query<EncryptionKeyDocument>()
+            .Where(k => k.AccountId == accountId)
+            .OrderByDescending(k => k.CreatedAt)
+            .FirstOrDefaultAsync(ct)
+            ?? throw new CliException($"--encrypt: account '{accountId}' has no encryption key (POST /v1/accounts/{accountId}/encryption-keys generates one).");
+        return new MintedToken(JweEncryptor.Encrypt(token, encryptionKey.PublicKey), accountId, request.CampaignId, sub, algorithm, kid, expiresAt, encryptionKey.Id);
     }
 
     private static (string Secret, string? Kid, string Algorithm) ChooseKey(MintRequest request, SecureTokenSettings? settings, string accountId)
@@ -208,6 +225,11 @@ public sealed class TokenMinting(IDocumentStore store, AccountSecrets secrets, T
         }
 
         text.Append(minted.ExpiresAt is { } exp ? string.Create(CultureInfo.InvariantCulture, $"), expires {exp:yyyy-MM-dd HH:mm:ss}Z") : "), no expiry");
+        if (minted.EncryptedTo is not null)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; encrypted (JWE) to the account's key '{minted.EncryptedTo}'");
+        }
+
         return text.ToString();
     }
 }

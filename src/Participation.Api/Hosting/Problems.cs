@@ -48,7 +48,7 @@ public static class Problems
         return TypedResults.Problem(
             detail: detail,
             statusCode: status,
-            title: Titles.GetValueOrDefault(status, "Error"),
+            title: TitleFor(status),
             type: TypeFor(code),
             extensions: all);
     }
@@ -65,4 +65,7 @@ public static class Problems
         Create(StatusCodes.Status400BadRequest, RequestInvalid, detail);
 
     public static string TypeFor(string code) => "urn:participation:problem:" + code;
+
+    /// <summary>The <c>title</c> of a problem of this status.</summary>
+    public static string TitleFor(int status) => Titles.GetValueOrDefault(status, "Error");
 }

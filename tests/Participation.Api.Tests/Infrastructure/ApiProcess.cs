@@ -13,12 +13,19 @@ public sealed partial class ApiProcess : IAsyncDisposable
 
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output;
 
-    private ApiProcess(Process process, Uri address, System.Collections.Concurrent.ConcurrentQueue<string> output)
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _standardOutput;
+
+    private ApiProcess(
+        Process process, Uri address, System.Collections.Concurrent.ConcurrentQueue<string> output, System.Collections.Concurrent.ConcurrentQueue<string> standardOutput)
     {
         _process = process;
         Address = address;
         _output = output;
+        _standardOutput = standardOutput;
     }
+
+    /// <summary>Every line the process wrote on standard output so far (the first 5000).</summary>
+    public IReadOnlyList<string> StandardOutput => [.. _standardOutput];
 
     /// <summary>The last lines the process wrote (warnings and errors), for failure messages.</summary>
     public string RecentOutput => string.Join(Environment.NewLine, _output.TakeLast(40));
@@ -27,7 +34,10 @@ public sealed partial class ApiProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
-    public static async Task<ApiProcess> StartAsync(string connectionString, CancellationToken ct)
+    /// <param name="connectionString">The database.</param>
+    /// <param name="ct">Cancels the wait for the process to listen.</param>
+    /// <param name="environment">Environment variables set after the defaults below (a null value removes one).</param>
+    public static async Task<ApiProcess> StartAsync(string connectionString, CancellationToken ct, IReadOnlyDictionary<string, string?>? environment = null)
     {
         // The API's own build output (artifacts/bin/Participation.Api/<configuration>/), not the copy beside the tests,
         // whose folder also holds the test assemblies that the API's command discovery would try to load.
@@ -53,14 +63,31 @@ public sealed partial class ApiProcess : IAsyncDisposable
         start.Environment["Participation__AdminApiKey"] = AppFixture.AdminKey;
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
+        }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
         var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
         var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var standardOutput = new System.Collections.Concurrent.ConcurrentQueue<string>();
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
             output.Enqueue(e.Data);
+            if (standardOutput.Count < 5000)
+            {
+                standardOutput.Enqueue(e.Data);
+            }
+
             while (output.Count > 500 && output.TryDequeue(out string? _))
             {
             }
@@ -80,7 +107,7 @@ public sealed partial class ApiProcess : IAsyncDisposable
         try
         {
             var address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(180), ct);
-            return new ApiProcess(process, address, output);
+            return new ApiProcess(process, address, output, standardOutput);
         }
         catch (TimeoutException)
         {
@@ -105,6 +132,7 @@ public sealed partial class ApiProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    [GeneratedRegex(@"Now listening on: (http://\S+)")]
+    // Also found inside a JSON log line (Production's console format): the address ends at a quote.
+    [GeneratedRegex(@"Now listening on: (http://[^\s""]+)")]
     private static partial Regex ListeningOn();
 }

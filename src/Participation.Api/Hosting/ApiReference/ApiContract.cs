@@ -94,6 +94,8 @@ public static class ApiContract
             [Hosting.Problems.AccountNotFound] = (404, "No such account."),
             [Hosting.Problems.NotFound] = (404, "No such API key (or encryption key, or key set)."),
             [Hosting.Problems.TokenReplayed] = (409, "This token was already used: participationId and number identify the participation it gave."),
+            [Hosting.Problems.RateLimited] = (429, "Too many participation requests from this client: retry after the delay in Retry-After."),
+            [Hosting.Problems.InternalError] = (500, "An unexpected error occurred; it is logged on the server."),
             [Hosting.Problems.ServiceUnavailable] = (503, "The database cannot be reached right now: retry shortly (the same token is safe to retry)."),
         };
 
@@ -206,7 +208,7 @@ public static class ApiContract
             Access = ApiAccess.Public,
             ResponseType = typeof(JwkSetResponse),
             ResponseExample = """{"keys": [{"kty": "RSA", "use": "enc", "alg": "RSA-OAEP-256", "kid": "enc_3f9a1c2b7d4e", "n": "0vx7agoebGcQSuu...", "e": "AQAB"}]}""",
-            Errors = [(404, Hosting.Problems.NotFound), (503, Hosting.Problems.ServiceUnavailable)],
+            Errors = [(404, Hosting.Problems.NotFound), (500, Hosting.Problems.InternalError), (503, Hosting.Problems.ServiceUnavailable)],
         },
         new("GET", "/v1/accounts/{accountId}/audit", "getAudit", "Audit", "The account's audit trail",
             "Every change of the account, its token settings, its API keys and its campaigns, oldest first. Secret values are never recorded.")
@@ -240,7 +242,8 @@ public static class ApiContract
             "`Authorization: Bearer <token>`, or as JSON `{\"token\": \"...\"}` (two different tokens: 400 `token_ambiguous`).\n\n" +
             "Each token is accepted at most once. A replay answers 409 `token_replayed` with the original `participationId` and `number`, " +
             "so a client that lost the answer can retry safely. A 403 carries `limit` and `remaining`, and `Retry-After` where waiting helps " +
-            "(`campaign_not_open`, `period_limit_reached`, `cooldown_active`). A 503 means the outcome is unknown: retry with the same token.")
+            "(`campaign_not_open`, `period_limit_reached`, `cooldown_active`). A 503 means the outcome is unknown: retry with the same token. " +
+            "A 429 `rate_limited` (only where the operator enabled rate limiting) carries `Retry-After`.")
         {
             Access = ApiAccess.SecureToken,
             RequestType = typeof(TokenBody),
@@ -271,7 +274,7 @@ public static class ApiContract
                 (400, Hosting.Problems.TokenAmbiguous), (400, Hosting.Problems.RequestInvalid),
                 .. TokenCodes.Select(c => (401, c)),
                 (403, Hosting.Problems.TokenCampaignMismatch), (404, Hosting.Problems.CampaignNotFound),
-                (503, Hosting.Problems.ServiceUnavailable),
+                (429, Hosting.Problems.RateLimited), (500, Hosting.Problems.InternalError), (503, Hosting.Problems.ServiceUnavailable),
             ],
         },
         new("GET", "/v1/campaigns/{campaignId}/participants/{sub}", "getParticipant", "Participants", "One participant's history",
@@ -374,6 +377,7 @@ public static class ApiContract
         .. extra,
         (401, Hosting.Problems.ApiKeyMissing),
         (401, Hosting.Problems.ApiKeyInvalid),
+        (500, Hosting.Problems.InternalError),
         (503, Hosting.Problems.ServiceUnavailable),
     ];
 
@@ -385,6 +389,8 @@ public static class ApiContract
         .. RuleCodes.Select(c => (403, c)),
         (404, Hosting.Problems.CampaignNotFound),
         (409, Hosting.Problems.TokenReplayed),
+        (429, Hosting.Problems.RateLimited),
+        (500, Hosting.Problems.InternalError),
         (503, Hosting.Problems.ServiceUnavailable),
     ];
 

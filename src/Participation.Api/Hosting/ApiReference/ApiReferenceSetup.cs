@@ -5,7 +5,8 @@ namespace Participation.Api.Hosting.ApiReference;
 /// <summary>
 /// The OpenAPI document at <c>/openapi/v1.json</c> (ASP.NET Core's generator, completed by <see cref="ApiContract"/>)
 /// and the interactive reference at <c>/docs</c> (Scalar, served from the service itself: no CDN, no web fonts, no
-/// telemetry).
+/// telemetry, and none of Scalar's online features, which would send the document to Scalar's servers: no AI agent,
+/// no MCP, no developer toolbar with its "share" and "generate SDK" links).
 /// </summary>
 public static class ApiReferenceSetup
 {
@@ -33,7 +34,10 @@ public static class ApiReferenceSetup
             .WithOpenApiRoutePattern("/openapi/{documentName}.json")
             .AddDocument(DocumentName)
             .DisableDefaultFonts()
-            .DisableTelemetry());
+            .DisableTelemetry()
+            .DisableAgent()
+            .DisableMcp()
+            .HideDeveloperTools());
         return app;
     }
 }

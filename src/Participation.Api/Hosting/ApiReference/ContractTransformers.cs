@@ -384,7 +384,7 @@ internal static class ContractWriter
         var problem = new JsonObject
         {
             ["type"] = Hosting.Problems.TypeFor(code),
-            ["title"] = ReasonPhrases(status),
+            ["title"] = Hosting.Problems.TitleFor(status),
             ["status"] = status,
             ["detail"] = detail,
             ["code"] = code,
@@ -406,17 +406,6 @@ internal static class ContractWriter
 
         return problem;
     }
-
-    private static string ReasonPhrases(int status) => status switch
-    {
-        400 => "Bad request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not found",
-        409 => "Conflict",
-        503 => "Service unavailable",
-        _ => "Error",
-    };
 
     private static string Status(int status) => status.ToString(CultureInfo.InvariantCulture);
 

@@ -118,6 +118,13 @@ public static class ParticipationHosting
             options.UseRuntimeCompilation();
             options.CodeGeneration.TypeLoadMode = TypeLoadMode.Auto;
             options.Policies.AutoApplyTransactions();
+
+            // `dotnet run` is one process: no leader to elect before the reports' daemon starts (in the other modes,
+            // the election took 20-25 s after start, so a newcomer's first report said "pending").
+            if (builder.Environment.IsDevelopment())
+            {
+                options.Durability.Mode = DurabilityMode.Solo;
+            }
         });
 
         // Participations are decided and committed in batches (ParticipationWriter), which retry their own lost races.
@@ -183,7 +190,10 @@ public static class ParticipationHosting
         // The host's logging is not built yet: the embedded database logs through its own console logger, kept alive
         // as long as the server so that its shutdown is logged too.
         // Standard error: commands such as `token mint` print their result on standard output, alone.
-        var loggerFactory = LoggerFactory.Create(logging => logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+        // It follows the Logging section like the host's loggers (JSON lines in Production).
+        var loggerFactory = LoggerFactory.Create(logging => logging
+            .AddConfiguration(builder.Configuration.GetSection("Logging"))
+            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
         var logger = loggerFactory.CreateLogger("Participation.Database");
         var (connectionString, server) = await DatabaseLocator.ResolveAsync(
             builder.Configuration, builder.Environment.ContentRootPath, logger, CancellationToken.None);

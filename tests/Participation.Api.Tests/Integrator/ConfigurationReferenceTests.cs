@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Participation.Api.Auth;
 using Participation.Api.Hosting;
 using Participation.Api.Pages;
+using Participation.Api.Participations;
 using Participation.Api.Tests.Infrastructure;
 using Shouldly;
 using Xunit;
@@ -26,6 +27,7 @@ public sealed partial class ConfigurationReferenceTests
             (RateLimitOptions.Section, typeof(RateLimitOptions)),
             (JwksOptions.Section, typeof(JwksOptions)),
             (PageOptions.Section, typeof(PageOptions)),
+            (ParticipationWriterOptions.Section, typeof(ParticipationWriterOptions)),
         })
         {
             foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.SetMethod is { IsPublic: true }))

@@ -35,6 +35,39 @@ public sealed class ErasingPersonalDataTests
     }
 
     [Fact]
+    public void TheStoredStateAfterAnErasureIsTheStateARebuildFromTheMaskedEventsGives()
+    {
+        // The participant's snapshot is written from the events as they were appended, then erased in place; a rebuild
+        // folds the masked events instead. Both must give the same state, or a rebuild would change what is decided.
+        object[] appended =
+        [
+            Accepted("jti:a", 1, 2, gift: new GiftClaim("Bike for Alice", true), personalData: Personal),
+            Rejected("jti:b", RejectionCodes.CooldownActive),
+            Accepted("jti:c", 2, 2),
+        ];
+        object[] masked =
+        [
+            .. appended.Select(e => e switch
+            {
+                ParticipationAccepted a => (object)PersonalDataMasking.Mask(a),
+                ParticipationRejected r => PersonalDataMasking.Mask(r),
+                _ => e,
+            }),
+        ];
+
+        var stored = appended.Append(Erased()).Aggregate((Participant?)null, Participant.Next)!;
+        var rebuilt = masked.Append(Erased()).Aggregate((Participant?)null, Participant.Next)!;
+
+        rebuilt.Participations.ShouldBe(stored.Participations);
+        rebuilt.Rejections.ShouldBe(stored.Rejections);
+        rebuilt.ErasedAt.ShouldBe(stored.ErasedAt);
+        stored.Participations.ShouldAllBe(p => p.Jti == null && p.ReplayKey.StartsWith(PersonalDataMasking.ErasedPrefix));
+        stored.Rejections.ShouldAllBe(r => r.ReplayKey.StartsWith(PersonalDataMasking.ErasedPrefix));
+        stored.TryGetAcceptedToken("jti:c", out var original).ShouldBeTrue();
+        original.Number.ShouldBe(2);
+    }
+
+    [Fact]
     public void TheErasedReplayKeyDependsOnTheStream()
     {
         PersonalDataMasking.ErasedReplayKey("participation:c:alice", "jti:a")

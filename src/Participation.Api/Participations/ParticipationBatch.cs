@@ -1,5 +1,4 @@
 using System.Data.Common;
-using JasperFx.Events;
 using Marten;
 using Marten.Linq.QueryHandlers;
 using Npgsql;
@@ -23,8 +22,8 @@ public sealed record ConfigurationChanged : ParticipationDecision
 /// <summary>
 /// One transaction deciding a batch of participations (<see cref="ParticipationWriter"/>), in three round trips:
 /// <list type="number">
-/// <item>read, in one batched query: each participant's state with its stream version (Marten's
-/// <c>FetchForWriting</c> of the inline <see cref="Participant"/> snapshot), the versions of the campaigns and of their
+/// <item>read, in one batched query: the participants' states (the inline <see cref="Participant"/> snapshots, one
+/// statement for the batch; a snapshot holds its stream's version), the versions of the campaigns and of their
 /// accounts' token settings (<c>for key share</c> on the campaign rows, so that a change of a campaign waits for the
 /// batches decided with its previous version), and the places of capped campaigns (<c>for update</c>);</item>
 /// <item>decide every request in arrival order with the pure <see cref="ParticipationDecider"/>, each participant's
@@ -61,12 +60,11 @@ internal sealed partial class ParticipationBatch(IDocumentStore store, Participa
             }
             catch (Exception e) when (ParticipationHosting.IsWriteRace(e) && attempt < MaxAttempts && !stopping.IsCancellationRequested)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(1 + Random.Shared.Next(0, 5 * attempt)), CancellationToken.None);
-            }
-            catch (SnapshotBehindException e) when (attempt < MaxAttempts)
-            {
-                LogSnapshotRepaired(logger, ParticipationStreamKey.Parse(e.StreamKey).CampaignId);
-                await store.Advanced.RebuildSingleStreamAsync<Participant>(e.StreamKey, stopping);
+                // A race lost twice in a row may be no race at all: a stream whose snapshot is missing or behind.
+                if (attempt < 2 || !await RepairSnapshotsAsync(batch, stopping))
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(1 + Random.Shared.Next(0, 5 * attempt)), CancellationToken.None);
+                }
             }
             catch (PlacesMissingException e) when (attempt < MaxAttempts)
             {
@@ -98,18 +96,16 @@ internal sealed partial class ParticipationBatch(IDocumentStore store, Participa
     private async Task<ParticipationDecision[]> DecideAndCommitAsync(IReadOnlyList<PendingParticipation> batch, CancellationToken ct)
     {
         await using var session = store.LightweightSession();
+
+        // The inline projection applies the batch's events to the snapshots read below instead of reading them again.
+        session.UseIdentityMapFor<Participant>();
         await session.BeginTransactionAsync(ct);
 
-        // Round trip 1: the states, the configuration versions and the places, in one batched query.
-        var query = session.CreateBatchQuery();
-        var streams = new Dictionary<string, Task<IEventStream<Participant>>>(StringComparer.Ordinal);
+        // Round trip 1: the participants' snapshots (one statement for the whole batch), the configuration versions
+        // and the places.
+        var keys = batch.Select(p => p.Command.ParticipantId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         var campaigns = new SortedSet<string>(StringComparer.Ordinal);
         var capped = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        foreach (var key in batch.Select(p => p.Command.ParticipantId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
-        {
-            streams[key] = query.Events.FetchForWriting<Participant>(key);
-        }
-
         foreach (var command in batch.Select(p => p.Command))
         {
             campaigns.Add(command.CampaignId);
@@ -119,23 +115,13 @@ internal sealed partial class ParticipationBatch(IDocumentStore store, Participa
             }
         }
 
+        var query = session.CreateBatchQuery();
+        var snapshotsRead = query.LoadMany<Participant>().ById(keys);
         var configurationRead = query.AddItem(new ConfigurationQuery(store.Options.DatabaseSchemaName, [.. campaigns], [.. capped.Keys]));
         await query.Execute(ct);
         var configuration = await configurationRead;
-
-        var states = new Dictionary<string, StreamState>(StringComparer.Ordinal);
-        foreach (var (key, fetched) in streams)
-        {
-            var stream = await fetched;
-            var snapshot = stream.Aggregate;
-            var version = stream.StartingVersion ?? 0;
-            if ((snapshot is null && version > 0) || (snapshot is not null && snapshot.Version != version))
-            {
-                throw new SnapshotBehindException(key);
-            }
-
-            states[key] = new StreamState(stream);
-        }
+        var snapshots = (await snapshotsRead).ToDictionary(p => p.Id, StringComparer.Ordinal);
+        var states = keys.ToDictionary(key => key, key => new StreamState(snapshots.GetValueOrDefault(key)), StringComparer.Ordinal);
 
         var places = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (campaignId, max) in capped)
@@ -172,13 +158,32 @@ internal sealed partial class ParticipationBatch(IDocumentStore store, Participa
 
             foreach (var @event in outcome.Events)
             {
-                state.Append(@event);
+                state.Add(@event);
             }
 
             decisions[i] = outcome.Decision;
         }
 
-        // Round trips 2 and 3: the events, snapshots and places in one batch, then the commit.
+        // Round trips 2 and 3: the events (streams in key order, each with the version its snapshot was read at),
+        // the snapshots and the places taken in one batch, then the commit.
+        foreach (var key in keys)
+        {
+            var state = states[key];
+            if (state.Added.Count == 0)
+            {
+                continue;
+            }
+
+            if (state.Read is null)
+            {
+                session.Events.StartStream<Participant>(key, state.Added);
+            }
+            else
+            {
+                session.Events.Append(key, state.Read.Version + state.Added.Count, state.Added);
+            }
+        }
+
         foreach (var (campaignId, count) in taken)
         {
             session.QueueSqlCommand(CampaignPlaces.TakeSql(session), count, campaignId);
@@ -186,6 +191,41 @@ internal sealed partial class ParticipationBatch(IDocumentStore store, Participa
 
         await session.SaveChangesAsync(ct);
         return decisions;
+    }
+
+    /// <summary>
+    /// The participants of the batch whose stream has events but no snapshot at its version (a database written
+    /// before the snapshot existed, a snapshot deleted by hand): their appends can only lose the version check, so
+    /// their snapshots are rebuilt from the events before the batch is decided again.
+    /// </summary>
+    private async Task<bool> RepairSnapshotsAsync(IReadOnlyList<PendingParticipation> batch, CancellationToken ct)
+    {
+        var keys = batch.Select(p => p.Command.ParticipantId).Distinct(StringComparer.Ordinal).ToArray();
+        string[] behind;
+        await using (var session = store.QuerySession())
+        {
+            var schema = store.Options.DatabaseSchemaName;
+            await using var command = new NpgsqlCommand(
+                $"select s.id from {schema}.mt_streams s left join {schema}.mt_doc_participant p on p.id = s.id " +
+                "where s.id = any($1) and (p.id is null or (p.data ->> 'version')::bigint <> s.version)");
+            command.Parameters.Add(new NpgsqlParameter { Value = keys });
+            await using var reader = await session.ExecuteReaderAsync(command, ct);
+            var found = new List<string>();
+            while (await reader.ReadAsync(ct))
+            {
+                found.Add(reader.GetString(0));
+            }
+
+            behind = [.. found];
+        }
+
+        foreach (var key in behind)
+        {
+            LogSnapshotRepaired(logger, ParticipationStreamKey.Parse(key).CampaignId);
+            await store.Advanced.RebuildSingleStreamAsync<Participant>(key, ct);
+        }
+
+        return behind.Length > 0;
     }
 
     /// <summary>
@@ -221,23 +261,21 @@ internal sealed partial class ParticipationBatch(IDocumentStore store, Participa
     [LoggerMessage(Level = LogLevel.Warning, Message = "A participant snapshot of campaign {CampaignId} was behind its stream: rebuilt from the events")]
     private static partial void LogSnapshotRepaired(ILogger logger, string campaignId);
 
-    /// <summary>A participant's stream in the batch: its state as it evolves with the batch's decisions.</summary>
-    private sealed class StreamState(IEventStream<Participant> stream)
+    /// <summary>A participant in the batch: its snapshot as read, its state as it evolves, the events to append.</summary>
+    private sealed class StreamState(Participant? read)
     {
-        public Participant? Current { get; private set; } = stream.Aggregate;
+        public Participant? Read { get; } = read;
 
-        public void Append(object @event)
+        public Participant? Current { get; private set; } = read;
+
+        public List<object> Added { get; } = [];
+
+        public void Add(object @event)
         {
             Current = Participant.Next(Current, @event);
-            stream.AppendOne(@event);
+            Added.Add(@event);
         }
     }
-}
-
-/// <summary>The stream has events but its snapshot is missing or at another version (a database from before the snapshot).</summary>
-internal sealed class SnapshotBehindException(string streamKey) : Exception("A participant snapshot is behind its stream.")
-{
-    public string StreamKey { get; } = streamKey;
 }
 
 /// <summary>A capped campaign has no row of places yet (its cap was set before the table existed).</summary>

@@ -71,6 +71,12 @@ public static class TokenExtraction
         {
             return (null, Problems.Create(StatusCodes.Status400BadRequest, Problems.RequestInvalid, "The form body is not valid."));
         }
+        catch (IOException)
+        {
+            // A multipart body whose sections end before their boundary: the multipart reader throws IOException
+            // ("Unexpected end of Stream"). Found by fuzzing: it was a 500.
+            return (null, Problems.Create(StatusCodes.Status400BadRequest, Problems.RequestInvalid, "The form body is not valid."));
+        }
 
         var distinct = candidates.Distinct(StringComparer.Ordinal).ToList();
         if (distinct.Count > 1)

@@ -414,6 +414,7 @@ internal static class ContractWriter
         403 => "Forbidden",
         404 => "Not found",
         409 => "Conflict",
+        413 => "Payload too large",
         503 => "Service unavailable",
         _ => "Error",
     };

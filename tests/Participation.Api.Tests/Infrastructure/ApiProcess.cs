@@ -27,6 +27,9 @@ public sealed partial class ApiProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    /// <summary>Whether the process has ended (crashed, or killed by <see cref="Kill"/>).</summary>
+    public bool HasExited => _process.HasExited;
+
     public static async Task<ApiProcess> StartAsync(string connectionString, CancellationToken ct)
     {
         // The API's own build output (artifacts/bin/Participation.Api/<configuration>/), not the copy beside the tests,

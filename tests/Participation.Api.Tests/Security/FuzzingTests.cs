@@ -13,21 +13,27 @@ using Xunit;
 namespace Participation.Api.Tests.Security;
 
 /// <summary>
-/// Bounded, seeded fuzzing (2,800 requests in all) of the participation and eligibility endpoints with random and
+/// Bounded, seeded fuzzing (2,800 requests a run in CI) of the participation and eligibility endpoints with random and
 /// mutated tokens and random bodies, and of the management endpoints with random and mutated JSON bodies, paths and
 /// queries: never a 5xx, never an error or unhandled exception logged for these requests, every 4xx a problem+json
 /// with a code, and no forged token ever accepted. Each test works on its own account and campaign.
 /// <para>
 /// The seed is <c>PARTICIPATION_FUZZ_SEED</c> when set, otherwise a new one each run (so runs explore different
 /// inputs); every failure message and the diagnostic output print it, and the same seed rebuilds the same inputs.
+/// <c>PARTICIPATION_FUZZ_SCALE</c> multiplies the counts for an opt-in soak run.
 /// </para>
 /// </summary>
 public sealed class FuzzingTests(AppFixture app)
 {
     public const string SeedVariable = "PARTICIPATION_FUZZ_SEED";
-    public const int TokenCases = 1200;
-    public const int BodyCases = 800;
-    public const int RouteCases = 800;
+
+    /// <summary>A soak run multiplies every count (<c>PARTICIPATION_FUZZ_SCALE=20</c>: 56,000 requests); 1 in CI.</summary>
+    public const string ScaleVariable = "PARTICIPATION_FUZZ_SCALE";
+
+    public static readonly int Scale = int.TryParse(Environment.GetEnvironmentVariable(ScaleVariable), out var scale) && scale > 0 ? scale : 1;
+    public static readonly int TokenCases = 1200 * Scale;
+    public static readonly int BodyCases = 800 * Scale;
+    public static readonly int RouteCases = 800 * Scale;
 
     /// <summary>The run's seed: each test derives its own from it.</summary>
     public static readonly int Seed = int.TryParse(Environment.GetEnvironmentVariable(SeedVariable), out var seed) ? seed : Random.Shared.Next();
@@ -40,7 +46,7 @@ public sealed class FuzzingTests(AppFixture app)
 
     /// <summary>How to rebuild exactly these inputs.</summary>
     private static string Reproduce(string test) =>
-        $"fuzz seed {Seed}: reproduce with {SeedVariable}={Seed} dotnet test --project tests/Participation.Api.Tests -- --filter-method \"*FuzzingTests.{test}\"";
+        $"fuzz seed {Seed}: reproduce with {SeedVariable}={Seed}{(Scale == 1 ? "" : $" {ScaleVariable}={Scale}")} dotnet test --project tests/Participation.Api.Tests -- --filter-method \"*FuzzingTests.{test}\"";
 
     private enum Transport
     {

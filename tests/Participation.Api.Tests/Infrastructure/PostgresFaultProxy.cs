@@ -108,24 +108,41 @@ public sealed class PostgresFaultProxy : IAsyncDisposable
         client.NoDelay = true;
         using var cut = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         var losingCommit = 0;
+        var pumps = new List<Task>(2);
         try
         {
             await server.ConnectAsync(_server, cut.Token);
-            var toServer = ClientToServerAsync(client, server, () => Volatile.Write(ref losingCommit, 1), cut.Token);
-            var toClient = ServerToClientAsync(server, client, () => Volatile.Read(ref losingCommit) == 1, cut);
-            await Task.WhenAny(toServer, toClient);
+            pumps.Add(ClientToServerAsync(client, server, () => Volatile.Write(ref losingCommit, 1), cut.Token));
+            pumps.Add(ServerToClientAsync(server, client, () => Volatile.Read(ref losingCommit) == 1, cut));
+            await Task.WhenAny(pumps);
         }
-        catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (IsDisconnection(ex))
         {
-            // One side went away: the other is closed below.
+            // The server could not be reached: the client's connection is closed below.
         }
         finally
         {
+            // One side ended (or the commit's answer is being lost): close both, then let the other pump finish.
             await cut.CancelAsync();
             client.Close();
             server.Close();
         }
+
+        foreach (var pump in pumps)
+        {
+            try
+            {
+                await pump;
+            }
+            catch (Exception ex) when (IsDisconnection(ex))
+            {
+                // Expected once the sockets are closed.
+            }
+        }
     }
+
+    private static bool IsDisconnection(Exception ex) =>
+        ex is SocketException or IOException or OperationCanceledException or ObjectDisposedException;
 
     /// <summary>Passes the client's messages on; before passing a marked COMMIT on, calls <paramref name="losing"/>.</summary>
     private async Task ClientToServerAsync(Socket client, Socket server, Action losing, CancellationToken ct)

@@ -116,6 +116,13 @@ public static class SecureTokenRequestValidator
                 for (var i = 0; i < request.Secrets.Count; i++)
                 {
                     var item = request.Secrets[i];
+                    if (item is null)
+                    {
+                        // [null] parses (element nullability is not enforced by the reader): found by fuzzing, it was a 500.
+                        Error($"secrets[{i}]", "Must be an object {kid, secret}.");
+                        continue;
+                    }
+
                     if (item.Kid is not null)
                     {
                         CheckKid($"secrets[{i}].kid", item.Kid, Error);
@@ -131,7 +138,7 @@ public static class SecureTokenRequestValidator
                     secrets.Add(new SharedSecret(item.Kid, item.Secret));
                 }
 
-                CheckUniqueKids("secrets", request.Secrets.Select(s => s.Kid), Error);
+                CheckUniqueKids("secrets", request.Secrets.Select(s => s?.Kid), Error);
             }
         }
         else if (method == TokenMethod.PublicKey)
@@ -150,6 +157,12 @@ public static class SecureTokenRequestValidator
                 for (var i = 0; i < request.PublicKeys.Count; i++)
                 {
                     var item = request.PublicKeys[i];
+                    if (item is null)
+                    {
+                        Error($"publicKeys[{i}]", "Must be an object {kid, pem}.");
+                        continue;
+                    }
+
                     if (item.Kid is null)
                     {
                         Error($"publicKeys[{i}].kid", "Required.");
@@ -170,7 +183,7 @@ public static class SecureTokenRequestValidator
                     }
                 }
 
-                CheckUniqueKids("publicKeys", request.PublicKeys.Select(k => k.Kid), Error);
+                CheckUniqueKids("publicKeys", request.PublicKeys.Select(k => k?.Kid), Error);
                 foreach (var alg in algorithms.Where(AsymmetricAlgorithms.Contains))
                 {
                     if (!publicKeys.Any(k => Fits(alg, KeyFamily(k.Pem))))
@@ -318,7 +331,7 @@ public static class SecureTokenRequestValidator
             rsa.ImportFromPem(pem);
             return rsa.KeySize >= 2048 ? "RSA" : null;
         }
-        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
+        catch (Exception ex) when (IsUnusableKey(ex))
         {
             // Not RSA: try EC below.
         }
@@ -335,11 +348,19 @@ public static class SecureTokenRequestValidator
                 _ => null,
             };
         }
-        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
+        catch (Exception ex) when (IsUnusableKey(ex))
         {
             return null;
         }
     }
+
+    /// <summary>
+    /// What importing a PEM key the caller sent may throw: malformed data (<see cref="CryptographicException"/>, no
+    /// PEM at all (<see cref="ArgumentException"/>), and an EC key on a curve OpenSSL does not know
+    /// (<see cref="PlatformNotSupportedException"/>, a <see cref="NotSupportedException"/>: found by fuzzing, it was a 500).
+    /// </summary>
+    internal static bool IsUnusableKey(Exception exception) =>
+        exception is CryptographicException or ArgumentException or NotSupportedException;
 
     private static bool Fits(string alg, string? family) => family is not null && alg switch
     {

@@ -236,7 +236,7 @@ internal sealed partial class SecureTokenKeyRing
                     return false;
             }
         }
-        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
+        catch (Exception ex) when (SecureTokenRequestValidator.IsUnusableKey(ex))
         {
             return false;
         }
@@ -250,7 +250,7 @@ internal sealed partial class SecureTokenKeyRing
             rsa.ImportFromPem(pem);
             return rsa;
         }
-        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
+        catch (Exception ex) when (SecureTokenRequestValidator.IsUnusableKey(ex))
         {
             rsa.Dispose();
         }
@@ -261,7 +261,7 @@ internal sealed partial class SecureTokenKeyRing
             ec.ImportFromPem(pem);
             return ec;
         }
-        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
+        catch (Exception ex) when (SecureTokenRequestValidator.IsUnusableKey(ex))
         {
             ec.Dispose();
             return null;

@@ -56,6 +56,10 @@ public static class JsonBody
         {
             return (null, Problems.Create(ex.StatusCode, Problems.RequestInvalid, "The body could not be read (too large or cut short)."));
         }
+        catch (IOException)
+        {
+            return (null, Problems.BadRequest("The body could not be read (cut short)."));
+        }
         catch (InvalidOperationException) when (HasUnknownCharset(request))
         {
             return (null, UnknownCharset());

@@ -8,6 +8,7 @@ public static class ParticipationApp
         var builder = WebApplication.CreateBuilder(options);
         configure?.Invoke(builder);
         await builder.AddParticipationAsync();
+        builder.Services.AddParticipationProblemCodes();
 
         var app = builder.Build();
         app.UseParticipation();

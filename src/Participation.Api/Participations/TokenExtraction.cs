@@ -63,12 +63,23 @@ public static class TokenExtraction
                 Add(candidates, token);
             }
         }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, Problems.Create(StatusCodes.Status413PayloadTooLarge, Problems.RequestInvalid,
+                $"The body is larger than {ParticipationEndpoints.MaxBodyBytes / 1024} KiB: send the token alone."));
+        }
         catch (BadHttpRequestException)
         {
-            return (null, Problems.Create(StatusCodes.Status400BadRequest, Problems.RequestInvalid, "The body could not be read (too large, cut short or badly encoded)."));
+            return (null, Problems.Create(StatusCodes.Status400BadRequest, Problems.RequestInvalid, "The body could not be read (cut short or badly encoded)."));
         }
         catch (InvalidDataException)
         {
+            return (null, Problems.Create(StatusCodes.Status400BadRequest, Problems.RequestInvalid, "The form body is not valid."));
+        }
+        catch (IOException)
+        {
+            // A multipart body whose sections end before their boundary: the multipart reader throws IOException
+            // ("Unexpected end of Stream"). Found by fuzzing: it was a 500.
             return (null, Problems.Create(StatusCodes.Status400BadRequest, Problems.RequestInvalid, "The form body is not valid."));
         }
 

@@ -34,6 +34,9 @@ public sealed partial class ApiProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    /// <summary>Whether the process has ended (crashed, or killed by <see cref="Kill"/>).</summary>
+    public bool HasExited => _process.HasExited;
+
     /// <param name="connectionString">The database.</param>
     /// <param name="ct">Cancels the wait for the process to listen.</param>
     /// <param name="environment">Environment variables set after the defaults below (a null value removes one).</param>

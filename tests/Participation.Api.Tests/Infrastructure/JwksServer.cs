@@ -29,7 +29,10 @@ public sealed class JwksServer : IAsyncDisposable
     /// <summary>The URI of the JWK Set (<c>http://127.0.0.1:{port}/jwks.json</c>).</summary>
     public Uri Uri { get; private set; } = null!;
 
-    /// <summary>Requests received so far (including ones still waiting on <see cref="Delay"/>).</summary>
+    /// <summary>Another URI of this server (<paramref name="path"/>, such as <c>/cert.pem</c>): requests to it are counted and answered 404.</summary>
+    public Uri At(string path) => new(Uri, path);
+
+    /// <summary>Requests received so far, on any path (including ones still waiting on <see cref="Delay"/>).</summary>
     public int Requests => Volatile.Read(ref requests);
 
     public static async Task<JwksServer> StartAsync(CancellationToken ct)
@@ -39,6 +42,12 @@ public sealed class JwksServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var server = new JwksServer(app);
+        // Every request is counted, whatever its path (a certificate URL, a probe: answered 404).
+        app.Use((context, next) =>
+        {
+            Interlocked.Increment(ref server.requests);
+            return next(context);
+        });
         app.MapGet("/jwks.json", server.HandleAsync);
         await app.StartAsync(ct);
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
@@ -91,7 +100,6 @@ public sealed class JwksServer : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
-        Interlocked.Increment(ref requests);
         if (hold is { } held)
         {
             try

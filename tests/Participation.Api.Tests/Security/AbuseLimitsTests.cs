@@ -117,46 +117,190 @@ public sealed class AbuseLimitsTests(AppFixture app, LimitedHost limited) : ICla
         using var admin = app.AdminClient(kestrel: true);
         var account = Given.NewId("acc");
         (await admin.PutAsJsonAsync($"/v1/accounts/{account}", new { name = "Big bodies" }, Ct)).EnsureSuccessStatusCode();
+        var before = await StateOfAsync(account);
 
-        // Expect: 100-continue lets Kestrel refuse before the client sends the body (no reset mid-upload).
-        foreach (var path in new[] { $"/v1/accounts/{account}", $"/v1/accounts/{account}/secure-token", $"/v1/campaigns/{Given.NewId("cmp")}" })
+        // Every management route that reads a body. Expect: 100-continue lets Kestrel refuse before the client sends
+        // the body (no reset mid-upload); without it (chunked, no length) the limit is hit while reading, so the big
+        // value is one of the route's own members (an unknown member would be refused as soon as its name is read).
+        foreach (var (method, path, member) in new[]
         {
-            using var request = Put(path, AccountBody(300 * 1024));
-            (await ApiAnswer.From(await admin.SendAsync(request, Ct))).ShouldBeProblem(HttpStatusCode.RequestEntityTooLarge, "request_invalid");
+            (HttpMethod.Put, $"/v1/accounts/{account}", "name"),
+            (HttpMethod.Put, $"/v1/accounts/{account}/secure-token", "secret"),
+            (HttpMethod.Put, $"/v1/campaigns/{Given.NewId("cmp")}", "name"),
+            (HttpMethod.Post, $"/v1/accounts/{account}/encryption-keys", "alg"),
+        })
+        {
+            foreach (var chunked in new[] { false, true })
+            {
+                using var request = Big(method, path, "{\"" + member + "\":\"" + new string('x', 300 * 1024) + "\"}", "application/json", chunked);
+                var answer = await ApiAnswer.From(await admin.SendAsync(request, Ct));
+                answer.ShouldBeProblem(HttpStatusCode.RequestEntityTooLarge, "request_invalid");
+                ShouldCarrySecurityHeaders(answer.Response);
+            }
         }
 
         // Under the limit, the body is read and validated: the limit is not lower than announced.
         using var under = Put($"/v1/accounts/{account}", AccountBody(200 * 1024));
-        var answer = await ApiAnswer.From(await admin.SendAsync(under, Ct));
-        answer.ShouldBeProblem(HttpStatusCode.BadRequest, "request_invalid");
-        answer.Json.GetProperty("errors").TryGetProperty("name", out _).ShouldBeTrue(answer.Body);
+        var read = await ApiAnswer.From(await admin.SendAsync(under, Ct));
+        read.ShouldBeProblem(HttpStatusCode.BadRequest, "request_invalid");
+        read.Json.GetProperty("errors").TryGetProperty("name", out _).ShouldBeTrue(read.Body);
         ParticipationHosting.MaxRequestBodyBytes.ShouldBe(256 * 1024);
+
+        // Nothing was changed by the refused bodies: no new audit event, no encryption key.
+        (await StateOfAsync(account)).ShouldBe(before);
     }
 
     [Fact]
-    public async Task AParticipationBodyOverSixtyFourKibIsRefusedUnread()
+    public async Task ParticipationAndEligibilityBodiesOverSixtyFourKibAreRefusedUnreadWith413()
     {
         using var client = app.KestrelClient();
         var campaign = await new Given(app).CampaignAsync(await new Given(app).HmacAccountAsync());
         var token = TestTokens.Hs256(TestTokens.Secret, TestTokens.Claims("big-body", campaign, jti: TestTokens.NewJti()));
 
-        using var form = new HttpRequestMessage(HttpMethod.Post, $"/v1/campaigns/{campaign}/participations")
+        foreach (var route in new[] { "participations", "eligibility" })
         {
-            Content = new FormUrlEncodedContent([new("qual_token", token), new("padding", new string('p', 70 * 1024))]),
-            Headers = { ExpectContinue = true },
-        };
-        (await ApiAnswer.From(await client.SendAsync(form, Ct))).ShouldBeProblem(HttpStatusCode.BadRequest, "request_invalid");
+            var path = $"/v1/campaigns/{campaign}/{route}";
+            var bodies = new (string Body, string ContentType)[]
+            {
+                ($"qual_token={token}&padding={new string('p', 70 * 1024)}", "application/x-www-form-urlencoded"),
+                ($"{{\"token\":\"{token}{new string('A', 70 * 1024)}\"}}", "application/json"),
+                ($"--b\r\nContent-Disposition: form-data; name=\"qual_token\"\r\n\r\n{token}\r\n--b\r\nContent-Disposition: form-data; name=\"pad\"\r\n\r\n{new string('p', 70 * 1024)}\r\n--b--\r\n", "multipart/form-data; boundary=b"),
+            };
+            foreach (var (body, contentType) in bodies)
+            {
+                foreach (var chunked in new[] { false, true })
+                {
+                    using var request = Big(HttpMethod.Post, path, body, contentType, chunked);
+                    var answer = await ApiAnswer.From(await client.SendAsync(request, Ct));
+                    answer.ShouldBeProblem(HttpStatusCode.RequestEntityTooLarge, "request_invalid");
+                    answer.Body.ShouldNotContain(token);
+                }
+            }
+        }
 
-        using var json = new HttpRequestMessage(HttpMethod.Post, $"/v1/campaigns/{campaign}/participations")
-        {
-            Content = new StringContent($"{{\"token\":\"{token}{new string('A', 70 * 1024)}\"}}", Encoding.UTF8, "application/json"),
-            Headers = { ExpectContinue = true },
-        };
-        (await ApiAnswer.From(await client.SendAsync(json, Ct))).ShouldBeProblem(HttpStatusCode.BadRequest, "request_invalid");
-
-        // Nothing was taken into account for that participant.
+        // Nothing was taken into account for that participant, and the same token still works in a small body.
         using var admin = app.AdminClient();
         (await ApiAnswer.From(await admin.GetAsync($"/v1/campaigns/{campaign}/participants/big-body", Ct))).Json.GetProperty("accepted").GetInt32().ShouldBe(0);
+        (await client.PostAsync($"/v1/campaigns/{campaign}/participations", new FormUrlEncodedContent([new("qual_token", token)]), Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
+    }
+
+    [Fact]
+    public async Task ARequestLineOrHeadersOverSixtyFourKibAreRefusedByKestrelAndTheServiceKeepsAnswering()
+    {
+        // Kestrel refuses these before any middleware runs: a bare 414 / 431 (no body, no problem: no hook exists for
+        // them), then closes the connection. Below those limits the service answers itself (token_too_large).
+        // Raw sockets: System.Uri caps a URI at 65,519 characters, under the 64 KiB request line.
+        var campaign = Given.NewId("none");
+        var url = await RawRequestAsync($"POST /v1/campaigns/{campaign}/participations?qual_token={new string('A', 70 * 1024)} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+        url.ShouldStartWith("HTTP/1.1 414 ");
+
+        var padding = string.Concat(Enumerable.Range(0, 9).Select(i => $"X-Padding-{i}: {new string('h', 8 * 1024)}\r\n"));
+        var headers = await RawRequestAsync($"POST /v1/campaigns/{campaign}/participations HTTP/1.1\r\nHost: x\r\n{padding}Content-Length: 0\r\n\r\n");
+        headers.ShouldStartWith("HTTP/1.1 431 ");
+
+        using (var client = app.KestrelClient())
+        {
+            (await ApiAnswer.From(await client.PostAsync($"/v1/campaigns/{campaign}/participations?qual_token={new string('A', 60 * 1024)}", null, Ct)))
+                .ShouldBeProblem(HttpStatusCode.Unauthorized, "token_too_large");
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/campaigns/{campaign}/participations");
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + new string('A', 40 * 1024));
+            (await ApiAnswer.From(await client.SendAsync(request, Ct))).ShouldBeProblem(HttpStatusCode.Unauthorized, "token_too_large");
+            (await client.GetAsync("/health/live", Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+    }
+
+    [Fact]
+    public async Task ProblemsTheFrameworkWritesCarryACodeToo()
+    {
+        var account = await new Given(app).HmacAccountAsync();
+        using var admin = app.AdminClient(kestrel: true);
+        foreach (var (method, path, status, code) in new[]
+        {
+            (HttpMethod.Get, "/no/such/route", HttpStatusCode.NotFound, "not_found"),
+            (HttpMethod.Delete, $"/v1/accounts/{account}/api-keys/", HttpStatusCode.MethodNotAllowed, "method_not_allowed"),
+            (HttpMethod.Post, $"/v1/campaigns/{Given.NewId("cmp")}", HttpStatusCode.MethodNotAllowed, "method_not_allowed"),
+        })
+        {
+            using var request = new HttpRequestMessage(method, path);
+            var answer = await ApiAnswer.From(await admin.SendAsync(request, Ct));
+            answer.ShouldBeProblem(status, code);
+            answer.Json.GetProperty("type").GetString().ShouldBe("urn:participation:problem:" + code);
+            ShouldCarrySecurityHeaders(answer.Response);
+        }
+
+        // A problem the service wrote keeps its own code.
+        var problem = new Microsoft.AspNetCore.Mvc.ProblemDetails { Status = 404 };
+        problem.Extensions["code"] = "campaign_not_found";
+        ProblemCodes.AddCode(problem);
+        problem.Extensions["code"].ShouldBe("campaign_not_found");
+        ProblemCodes.For(413).ShouldBe("request_invalid");
+        ProblemCodes.For(502).ShouldBe("internal_error");
+    }
+
+    /// <summary>A request whose body is sent with a Content-Length and Expect: 100-continue, or chunked without a length.</summary>
+    private static HttpRequestMessage Big(HttpMethod method, string path, string body, string contentType, bool chunked)
+    {
+        HttpContent content = chunked
+            ? new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(body)))
+            : new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        var request = new HttpRequestMessage(method, path) { Content = content };
+        if (chunked)
+        {
+            request.Headers.TransferEncodingChunked = true;
+        }
+        else
+        {
+            request.Headers.ExpectContinue = true;
+        }
+
+        return request;
+    }
+
+    /// <summary>What a refused management body could have changed: the account's audit events, its keys and its document.</summary>
+    private async Task<string> StateOfAsync(string account)
+    {
+        await using var session = app.Store.QuerySession();
+        return (await session.QueryAsync<string>(
+            """
+            select (select count(*) from participation.mt_events where strpos(stream_id, ?) > 0)
+              || ',' || (select count(*) from participation.mt_doc_encryptionkeydocument where data ->> 'accountId' = ?)
+              || ',' || (select coalesce(max(mt_version::text), '') from participation.mt_doc_account where id = ?)
+              || ',' || (select count(*) from participation.mt_doc_campaign where data ->> 'accountId' = ?)
+            """,
+            Ct,
+            account,
+            account,
+            account,
+            account)).Single();
+    }
+
+    /// <summary>Sends <paramref name="request"/> as is to the shared Kestrel host and returns the head of its answer.</summary>
+    private async Task<string> RawRequestAsync(string request)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, app.KestrelAddress.Port), timeout.Token);
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        try
+        {
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(request), timeout.Token);
+        }
+        catch (IOException)
+        {
+            // Kestrel may answer and close before the whole request is written: the answer is still there to read.
+        }
+
+        var answer = new StringBuilder();
+        var buffer = new byte[4096];
+        int read;
+        while (!answer.ToString().Contains("\r\n\r\n", StringComparison.Ordinal) && (read = await stream.ReadAsync(buffer, timeout.Token)) > 0)
+        {
+            answer.Append(Encoding.ASCII.GetString(buffer, 0, read));
+        }
+
+        return answer.ToString();
     }
 
     [Fact]
@@ -338,12 +482,65 @@ public sealed class AbuseLimitsTests(AppFixture app, LimitedHost limited) : ICla
         }
     }
 
-    private static void ShouldCarrySecurityHeaders(HttpResponseMessage response)
+    [Fact]
+    public async Task EveryKindOfAnswerOfTheRealServiceCarriesTheSecurityHeaders()
     {
-        response.Headers.GetValues("X-Content-Type-Options").ShouldBe(["nosniff"]);
-        response.Headers.GetValues("Referrer-Policy").ShouldBe(["no-referrer"]);
-        response.Headers.GetValues("X-Frame-Options").ShouldBe(["DENY"]);
-        response.Headers.Contains("Server").ShouldBeFalse();
+        var given = new Given(app);
+        var account = await given.HmacAccountAsync();
+        var campaign = await given.CampaignAsync(account);
+        var token = TestTokens.Hs256(TestTokens.Secret, TestTokens.Claims("headers", campaign, jti: TestTokens.NewJti()));
+        using var client = app.KestrelClient();
+        using var admin = app.AdminClient(kestrel: true);
+
+        var answers = new List<(string What, HttpResponseMessage Response)>
+        {
+            ("API reference page", await client.GetAsync("/docs", Ct)),
+            ("OpenAPI document", await client.GetAsync("/openapi/v1.json", Ct)),
+            ("dashboard page", await client.GetAsync($"/dashboard/{campaign}", Ct)),
+            ("page script", await client.GetAsync("/assets/play.js", Ct)),
+            ("page style sheet", await client.GetAsync("/assets/pages.css", Ct)),
+            ("liveness", await client.GetAsync("/health/live", Ct)),
+            ("readiness", await client.GetAsync("/health/ready", Ct)),
+            ("public JWKS", await client.GetAsync($"/v1/accounts/{account}/jwks.json", Ct)),
+            ("201 participation", await client.PostAsync($"/v1/campaigns/{campaign}/participations", new FormUrlEncodedContent([new("qual_token", token)]), Ct)),
+            ("409 replay", await client.PostAsync($"/v1/campaigns/{campaign}/participations", new FormUrlEncodedContent([new("qual_token", token)]), Ct)),
+            ("401 no token", await client.PostAsync($"/v1/campaigns/{campaign}/participations", null, Ct)),
+            ("404 campaign", await client.PostAsync($"/v1/campaigns/{Given.NewId("none")}/participations", null, Ct)),
+            ("401 no api key", await client.GetAsync($"/v1/campaigns/{campaign}", Ct)),
+            ("200 management", await admin.GetAsync($"/v1/campaigns/{campaign}", Ct)),
+            ("unknown route", await client.GetAsync("/no/such/route", Ct)),
+        };
+
+        answers.Select(a => (a.What, (int)a.Response.StatusCode)).ShouldContain(a => a.What == "201 participation" && a.Item2 == 201);
+        answers.Select(a => (a.What, (int)a.Response.StatusCode)).ShouldContain(a => a.What == "409 replay" && a.Item2 == 409);
+        foreach (var (what, response) in answers)
+        {
+            ((int)response.StatusCode).ShouldBeLessThan(500, what);
+            ShouldCarrySecurityHeaders(response, what);
+        }
+
+        // The play page may be framed by partners (its CSP says by whom): no X-Frame-Options, nosniff and no referrer still.
+        var play = await client.GetAsync($"/play/{campaign}", Ct);
+        play.StatusCode.ShouldBe(HttpStatusCode.OK);
+        play.Headers.GetValues("X-Content-Type-Options").ShouldBe(["nosniff"]);
+        play.Headers.GetValues("Referrer-Policy").ShouldBe(["no-referrer"]);
+        play.Headers.GetValues("Content-Security-Policy").Single().ShouldContain("frame-ancestors");
+        play.Headers.Contains("X-Frame-Options").ShouldBeFalse();
+        play.Headers.Contains("Server").ShouldBeFalse();
+
+        // API answers are never cached.
+        foreach (var (what, response) in answers.Where(a => a.What is "201 participation" or "409 replay" or "401 no token" or "200 management"))
+        {
+            response.Headers.CacheControl!.NoStore.ShouldBeTrue(what);
+        }
+    }
+
+    private static void ShouldCarrySecurityHeaders(HttpResponseMessage response, string? what = null)
+    {
+        response.Headers.GetValues("X-Content-Type-Options").ShouldBe(["nosniff"], what);
+        response.Headers.GetValues("Referrer-Policy").ShouldBe(["no-referrer"], what);
+        response.Headers.GetValues("X-Frame-Options").ShouldBe(["DENY"], what);
+        response.Headers.Contains("Server").ShouldBeFalse(what);
     }
 
     private static void ShouldRevealNothing(string body)

@@ -176,6 +176,10 @@ public static class HostileTokenCorpus
             w => Form(w.Pub, HmacRaw(Encoding.UTF8.GetBytes(TestTokens.Rsa.PublicKeyPem.TrimEnd()), Hs256Header, w.PayloadJson(w.Pub))));
         yield return Case("rs-to-hs-with-the-der-public-key-as-secret", Rfc8725Alg + "; CVE-2015-9235", AlgorithmNotAllowed, WhyAllowList,
             w => Form(w.Pub, HmacRaw(PublicKeyDer(TestTokens.Rsa), Hs256Header, w.PayloadJson(w.Pub))));
+        yield return Case("rs-to-hs-with-the-der-public-key-and-its-kid", Rfc8725Alg + "; CVE-2015-9235", AlgorithmNotAllowed, WhyAllowList,
+            w => Form(w.Pub, HmacRaw(PublicKeyDer(TestTokens.Rsa), """{"alg":"HS256","kid":"rsa-1"}""", w.PayloadJson(w.Pub))));
+        yield return Case("rs-to-hs-with-the-pkcs1-der-public-key", Rfc8725Alg + "; CVE-2015-9235", AlgorithmNotAllowed, WhyAllowList,
+            w => Form(w.Pub, HmacRaw(((RsaSecurityKey)TestTokens.Rsa.SigningKey).Rsa.ExportRSAPublicKey(), Hs256Header, w.PayloadJson(w.Pub))));
         yield return Case("es-to-hs-with-the-ec-public-key-pem", Rfc8725Alg, AlgorithmNotAllowed, WhyAllowList,
             w => Form(w.Pub, HmacRaw(Encoding.UTF8.GetBytes(TestTokens.EcP256.PublicKeyPem), Hs256Header, w.PayloadJson(w.Pub))));
         yield return Case("ps256-with-the-real-key-but-not-allowed", Rfc8725Alg, AlgorithmNotAllowed, WhyAllowList,
@@ -222,15 +226,39 @@ public static class HostileTokenCorpus
             w => Form(w.Hmac, TestTokens.Sign("HS256", TestTokens.HmacKey(HostileWorld.AttackerSecret), w.Claims(w.Hmac),
                 new { jwk = new { kty = "oct", k = TestTokens.Base64Url(HostileWorld.AttackerSecret) } })));
         yield return Case("jku-pointing-at-the-attackers-jwks", Rfc8725Indirect + "; jwt_tool -X s", InvalidSignature, WhyEmbeddedKey,
-            w => Form(w.Pub, TestTokens.Sign("RS256", w.Attacker.SigningKey, w.Claims(w.Pub), new { jku = "http://127.0.0.1:9/jwks.json" })));
+            w => Form(w.Pub, TestTokens.Sign("RS256", w.Attacker.SigningKey, w.Claims(w.Pub), new { jku = w.AttackerJku })));
         yield return Case("jku-with-the-victims-kid", Rfc8725Indirect + "; jwt_tool -X s", InvalidSignature, WhyEmbeddedKey,
-            w => Form(w.Pub, TestTokens.Sign("RS256", w.Attacker.SigningKey, w.Claims(w.Pub), new { kid = "rsa-1", jku = "http://127.0.0.1:9/jwks.json" })));
+            w => Form(w.Pub, TestTokens.Sign("RS256", w.Attacker.SigningKey, w.Claims(w.Pub), new { kid = "rsa-1", jku = w.AttackerJku })));
         yield return Case("x5u-pointing-at-the-attackers-certificate", Rfc8725Indirect, InvalidSignature, WhyEmbeddedKey,
-            w => Form(w.Pub, TestTokens.Sign("RS256", w.Attacker.SigningKey, w.Claims(w.Pub), new { x5u = "http://127.0.0.1:9/cert.pem" })));
+            w => Form(w.Pub, TestTokens.Sign("RS256", w.Attacker.SigningKey, w.Claims(w.Pub), new { x5u = w.AttackerX5u })));
         yield return Case("x5c-with-the-attackers-self-signed-certificate", Rfc8725Indirect, InvalidSignature, WhyEmbeddedKey,
             w => Form(w.Pub, TestTokens.Sign("RS256", w.Attacker.SigningKey, w.Claims(w.Pub), new { x5c = w.AttackerX5c })));
         yield return Case("embedded-jwk-with-the-attackers-kid", "jwt_tool -X i", KeyNotFound, WhyKid,
             w => Form(w.Pub, TestTokens.Sign("RS256", w.Attacker.SigningKey, w.Claims(w.Pub), new { kid = "attacker", jwk = w.AttackerJwk }), "attacker"));
+        yield return Case("x5u-with-the-victims-kid", Rfc8725Indirect, InvalidSignature, WhyEmbeddedKey,
+            w => Form(w.Pub, TestTokens.Sign("RS256", w.Attacker.SigningKey, w.Claims(w.Pub), new { kid = "rsa-1", x5u = w.AttackerX5u })));
+        yield return Case("jku-at-an-hmac-account", Rfc8725Indirect + "; jwt_tool -X s", InvalidSignature, WhyEmbeddedKey,
+            w => Form(w.Hmac, TestTokens.Sign("HS256", TestTokens.HmacKey(HostileWorld.AttackerSecret), w.Claims(w.Hmac), new { jku = w.AttackerJku })));
+        yield return Case("every-key-header-at-once", Rfc8725Indirect, InvalidSignature, WhyEmbeddedKey,
+            w => Form(w.Pub, TestTokens.Sign("RS256", w.Attacker.SigningKey, w.Claims(w.Pub),
+                new { kid = "rsa-1", jku = w.AttackerJku, x5u = w.AttackerX5u, jwk = w.AttackerJwk, x5c = w.AttackerX5c })));
+
+        // At an account whose keys do come from a URL (method jwks): only the configured jwksUri is ever fetched.
+        const string WhyJwksAccount = "design.md Key selection: a jwks account's keys come from its configured jwksUri only; a jku or x5u of the token is never fetched.";
+        yield return Case("jku-at-a-jwks-account-with-the-partners-kid", Rfc8725Indirect + "; jwt_tool -X s", InvalidSignature, WhyJwksAccount,
+            w => Form(w.Jwks, TestTokens.Sign("RS256", w.Attacker.SigningKey, w.Claims(w.Jwks), new { kid = "jwks-1", jku = w.AttackerJku })));
+        yield return Case("jku-at-a-jwks-account-with-the-attackers-kid", Rfc8725Indirect + "; jwt_tool -X s", KeyNotFound, WhyJwksAccount,
+            w => Form(w.Jwks, TestTokens.Sign("RS256", w.Attacker.SigningKey, w.Claims(w.Jwks), new { kid = "attacker", jku = w.AttackerJku }), "attacker"));
+        yield return Case("x5u-at-a-jwks-account", Rfc8725Indirect, InvalidSignature, WhyJwksAccount,
+            w => Form(w.Jwks, TestTokens.Sign("RS256", w.Attacker.SigningKey, w.Claims(w.Jwks), new { kid = "jwks-1", x5u = w.AttackerX5u })));
+        yield return Case("embedded-jwk-at-a-jwks-account", "CVE-2018-0114; jwt_tool -X i", InvalidSignature, WhyJwksAccount,
+            w => Form(w.Jwks, TestTokens.Sign("RS256", w.Attacker.SigningKey, w.Claims(w.Jwks), new { kid = "jwks-1", jwk = w.AttackerJwk })));
+        yield return Case("x5c-at-a-jwks-account", Rfc8725Indirect, InvalidSignature, WhyJwksAccount,
+            w => Form(w.Jwks, TestTokens.Sign("RS256", w.Attacker.SigningKey, w.Claims(w.Jwks), new { kid = "jwks-1", x5c = w.AttackerX5c })));
+        yield return Case("alg-none-at-a-jwks-account", Rfc8725Alg, AlgorithmNotAllowed, WhyNone,
+            w => Form(w.Jwks, TestTokens.Unsigned(w.Claims(w.Jwks))));
+        yield return Case("rs-to-hs-at-a-jwks-account-with-its-public-key-pem", Rfc8725Alg + "; jwt_tool -X k", AlgorithmNotAllowed, WhyAllowList,
+            w => Form(w.Jwks, HmacRaw(Encoding.UTF8.GetBytes(TestTokens.Rsa.PublicKeyPem), """{"alg":"HS256","kid":"jwks-1"}""", w.PayloadJson(w.Jwks))));
 
         // ---- kid injection ---------------------------------------------------------------------------------------
         yield return Case("kid-path-traversal-to-dev-null", Rfc8725Indirect + "; jwt_tool playbook (kid /dev/null, empty key)", KeyNotFound, WhyKid,
@@ -500,6 +528,16 @@ public static class HostileTokenCorpus
             w => Form(w.Enc, w.Encrypt(w.Encrypt(w.Hs(w.Claims(w.Enc))))));
         yield return Case("jwe-around-plain-json-claims", Rfc8725Composition, DecryptionFailed, "The content of a JWE must be a signed token, not bare claims: token_decryption_failed.",
             w => Form(w.Enc, w.Encrypt(w.PayloadJson(w.Enc))));
+        yield return Case("jwe-encrypted-to-another-accounts-encryption-key", Rfc8725Composition + "; " + Rfc8725Substitution, DecryptionFailed, WhyEnvelope + " Only this account's encryption keys are tried.",
+            w => Form(w.Enc, w.Encrypt(w.Hs(w.Claims(w.Enc)), to: w.Enc2Key)));
+        yield return Case("another-accounts-valid-jwe", Rfc8725Composition + "; " + Rfc8725Substitution, DecryptionFailed, WhyEnvelope + " Only this account's encryption keys are tried.",
+            w => Form(w.Enc, w.Encrypt(TestTokens.Hs256(HostileWorld.OtherSecret, w.Claims(w.Enc2)), to: w.Enc2Key), w.Enc2));
+        yield return Case("jwe-to-this-account-around-another-accounts-valid-jws", Rfc8725Composition + "; " + Rfc8725Substitution, InvalidSignature, WhyInner,
+            w => Form(w.Enc, w.Encrypt(TestTokens.Hs256(HostileWorld.OtherSecret, w.Claims(w.Enc2))), w.Enc2));
+        yield return Case("jwe-around-an-unsigned-jws-in-another-casing", Rfc8725Composition + "; RFC 8725 §2.1", AlgorithmNotAllowed, WhyInner,
+            w => Form(w.Enc, w.Encrypt(TestTokens.Unsigned(w.Claims(w.Enc), "nOnE"))));
+        yield return Case("jwe-in-a-jwe-around-an-unsigned-jws", Rfc8725Composition, Malformed, "The content of a JWE must be a signed token (three parts), not another JWE: token_malformed.",
+            w => Form(w.Enc, w.Encrypt(w.Encrypt(TestTokens.Unsigned(w.Claims(w.Enc))))));
         yield return Case("jwe-encrypted-to-the-attackers-key-with-the-accounts-kid", Rfc8725Composition, DecryptionFailed, WhyEnvelope,
             w => Form(w.Enc, w.Encrypt(w.Hs(w.Claims(w.Enc)), to: ((RsaSecurityKey)w.Attacker.SigningKey).Rsa)));
         yield return Case("jwe-with-a-flipped-authentication-tag", Rfc8725Composition, DecryptionFailed, WhyEnvelope,

@@ -59,6 +59,8 @@ public sealed class HostileTokenTests(AppFixture app, HostileWorld world) : ICla
         var attack = hostile.Build(world);
         var because = $"{hostile.Name} ({hostile.Source}): {hostile.Why}";
         var forbidden = Forbidden(attack);
+        var stateBefore = await world.StateAsync(Ct);
+        var partnerFetchesBefore = world.PartnerKeys.Requests;
         var logsBefore = app.Logs.Lines.Count;
 
         using var client = app.Client();
@@ -82,15 +84,16 @@ public sealed class HostileTokenTests(AppFixture app, HostileWorld world) : ICla
         var leaked = app.Logs.Lines.Skip(logsBefore).Where(line => forbidden.Any(text => line.Contains(text, StringComparison.Ordinal))).ToList();
         leaked.ShouldBeEmpty(because);
 
-        // No state change: no event on any participant stream of the corpus' campaigns, no history for the canary.
-        await using (var session = app.Store.QuerySession())
-        {
-            var events = (await session.QueryAsync<long>(
-                "select count(*) from participation.mt_events where stream_id like 'participation:%' and split_part(stream_id, ':', 2) = any(?)",
-                Ct,
-                new object[] { world.Campaigns.ToArray() })).Single();
-            events.ShouldBe(0, because);
-        }
+        // No key URL of the token was fetched: the attacker's server (which would serve a key verifying the attack)
+        // got no request, and the partner's configured JWKS was fetched at most once (a refetch for an unknown kid).
+        world.AttackerKeys.Requests.ShouldBe(0, because);
+        (world.PartnerKeys.Requests - partnerFetchesBefore).ShouldBeLessThanOrEqualTo(1, because);
+
+        // No state change, read from the database: nothing on the participant streams of the world's campaigns, and no
+        // event, stream, document or row anywhere that names the world's campaigns, accounts or the canary changed.
+        var stateAfter = await world.StateAsync(Ct);
+        stateAfter.ShouldBe(stateBefore, because);
+        System.Text.Json.JsonDocument.Parse(stateAfter).RootElement.GetProperty("participantEvents").GetInt64().ShouldBe(0, because);
 
         using var admin = app.AdminClient();
         var history = await ApiAnswer.From(await admin.GetAsync($"/v1/campaigns/{attack.Campaign}/participants/{world.Sub}", Ct));

@@ -127,7 +127,7 @@ public static class ApiContract
             OtherSuccesses = [(200, "The account was renamed.")],
             ResponseType = typeof(AccountResponse),
             ResponseExample = """{"id": "acme", "name": "ACME", "secureTokenConfigured": false, "createdAt": "2026-11-25T08:00:00+00:00", "updatedAt": "2026-11-25T08:00:00+00:00"}""",
-            Errors = Management((400, Hosting.Problems.RequestInvalid), (404, Hosting.Problems.AccountNotFound)),
+            Errors = Management((400, Hosting.Problems.RequestInvalid), (413, Hosting.Problems.RequestInvalid), (404, Hosting.Problems.AccountNotFound)),
         },
         new("GET", "/v1/accounts/{accountId}", "getAccount", "Accounts", "Get an account", "The account's name and whether its token settings are configured.")
         {
@@ -167,7 +167,7 @@ public static class ApiContract
             RequestExample = """{"method": "hmac", "algorithms": ["HS256"], "secret": "a-secret-of-at-least-32-bytes-for-hs256!", "clockSkewSeconds": 120, "requireExpiration": true}""",
             ResponseType = typeof(SecureTokenResponse),
             ResponseExample = SecureTokenExample,
-            Errors = Management((400, Hosting.Problems.RequestInvalid), (404, Hosting.Problems.AccountNotFound)),
+            Errors = Management((400, Hosting.Problems.RequestInvalid), (413, Hosting.Problems.RequestInvalid), (404, Hosting.Problems.AccountNotFound)),
         },
         new("GET", "/v1/accounts/{accountId}/secure-token", "getSecureToken", "Accounts", "Get the account's token settings",
             "The settings with every secret value replaced by `<redacted>`.")
@@ -186,7 +186,7 @@ public static class ApiContract
             SuccessDescription = "The new key's public JWK.",
             ResponseType = typeof(EncryptionKeyResponse),
             ResponseExample = """{"kid": "enc_3f9a1c2b7d4e", "alg": "RSA-OAEP-256", "createdAt": "2026-11-25T08:00:00+00:00", "jwk": {"kty": "RSA", "use": "enc", "alg": "RSA-OAEP-256", "kid": "enc_3f9a1c2b7d4e", "n": "0vx7agoebGcQSuu...", "e": "AQAB"}}""",
-            Errors = Management((400, Hosting.Problems.RequestInvalid), (404, Hosting.Problems.AccountNotFound)),
+            Errors = Management((400, Hosting.Problems.RequestInvalid), (413, Hosting.Problems.RequestInvalid), (404, Hosting.Problems.AccountNotFound)),
         },
         new("GET", "/v1/accounts/{accountId}/encryption-keys", "listEncryptionKeys", "Encryption keys", "List the account's encryption keys",
             "Public parts only.")
@@ -229,7 +229,7 @@ public static class ApiContract
             OtherSuccesses = [(200, "The campaign was updated; new rules apply to the next request.")],
             ResponseType = typeof(CampaignResponse),
             ResponseExample = CampaignExample,
-            Errors = Management((400, Hosting.Problems.RequestInvalid), (404, Hosting.Problems.CampaignNotFound)),
+            Errors = Management((400, Hosting.Problems.RequestInvalid), (413, Hosting.Problems.RequestInvalid), (404, Hosting.Problems.CampaignNotFound)),
         },
         new("GET", "/v1/campaigns/{campaignId}", "getCampaign", "Campaigns", "Get a campaign", "The campaign and its rules.")
         {
@@ -271,7 +271,7 @@ public static class ApiContract
             Query = [new("qual_token", "The secure token (or send it as a form field, a Bearer header, or JSON).")],
             Errors =
             [
-                (400, Hosting.Problems.TokenAmbiguous), (400, Hosting.Problems.RequestInvalid),
+                (400, Hosting.Problems.TokenAmbiguous), (400, Hosting.Problems.RequestInvalid), (413, Hosting.Problems.RequestInvalid),
                 .. TokenCodes.Select(c => (401, c)),
                 (403, Hosting.Problems.TokenCampaignMismatch), (404, Hosting.Problems.CampaignNotFound),
                 (429, Hosting.Problems.RateLimited), (500, Hosting.Problems.InternalError), (503, Hosting.Problems.ServiceUnavailable),
@@ -384,6 +384,7 @@ public static class ApiContract
     private static (int, string)[] Participation() =>
     [
         (400, Hosting.Problems.TokenAmbiguous), (400, Hosting.Problems.RequestInvalid),
+        (413, Hosting.Problems.RequestInvalid),
         .. TokenCodes.Select(c => (401, c)),
         (403, Hosting.Problems.TokenCampaignMismatch),
         .. RuleCodes.Select(c => (403, c)),

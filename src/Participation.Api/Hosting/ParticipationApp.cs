@@ -8,7 +8,6 @@ public static class ParticipationApp
         var builder = WebApplication.CreateBuilder(options);
         configure?.Invoke(builder);
         await builder.AddParticipationAsync();
-        builder.Services.AddParticipationProblemCodes();
 
         var app = builder.Build();
         app.UseParticipation();

@@ -50,6 +50,7 @@ public static class ParticipationHosting
         builder.AddParticipationRateLimiting();
         builder.AddKeySources();
         services.AddProblemDetails();
+        services.AddParticipationProblemCodes();
         services.AddExceptionHandler<ExceptionProblems>();
         services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
@@ -132,6 +133,9 @@ public static class ParticipationHosting
         services.AddSingleton<ParticipationWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<ParticipationWriter>());
         services.AddSingleton<CampaignDirectory>();
+
+        // Marten's default logger writes failed commands with their parameter values (events: personal data).
+        services.ConfigureMarten((sp, options) => options.Logger(new MartenLogging(sp.GetRequiredService<ILogger<IDocumentStore>>())));
 
         // Registered after Wolverine, so Wolverine has started when it runs.
         services.AddSingleton<HandlerWarmup>();

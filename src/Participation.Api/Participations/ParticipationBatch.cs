@@ -189,7 +189,19 @@ internal sealed partial class ParticipationBatch(IDocumentStore store, Participa
             session.QueueSqlCommand(CampaignPlaces.TakeSql(session), count, campaignId);
         }
 
-        await session.SaveChangesAsync(ct);
+        try
+        {
+            await session.SaveChangesAsync(ct);
+        }
+        catch (Exception e) when (IsStatementFault(e))
+        {
+            // A parameter PostgreSQL refuses at bind time (jsonb it cannot store) leaves Npgsql 10.0.3's bookkeeping of
+            // auto-prepared statements wrong on this connection: its next batches fail with "unexpected backend
+            // message" (reproduced with Npgsql alone; docs/design.md). The connection is closed instead of pooled.
+            NpgsqlConnection.ClearPool(session.Connection);
+            throw;
+        }
+
         return decisions;
     }
 

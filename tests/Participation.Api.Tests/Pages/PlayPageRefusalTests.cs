@@ -133,7 +133,8 @@ public sealed partial class PlayPageRefusalTests(AppFixture app, HeadlessChromiu
         await tab["#take-part"].ClickAsync();
 
         var answer = code == "token_replayed" ? tab["#result"] : status >= 500 || code == "rate_limited" ? tab["#result"] : tab["#status"];
-        await Expect(answer).Not.ToHaveTextAsync(new Regex("^(You can take part|Checking)"));
+        // The result element starts empty: wait for the answer's sentence, not just for the absence of the old one.
+        await Expect(answer).ToHaveTextAsync(new Regex(@"^(?!You can take part|Checking)\S"));
         var onClick = await answer.InnerTextAsync();
         onClick.ShouldNotContain(Fallback);
         onClick.Length.ShouldBeGreaterThan(20, onClick);

@@ -108,6 +108,12 @@ public sealed class BatchedDecisionTests(AppFixture app)
         await using var session = app.Store.QuerySession();
         (await session.Events.FetchStreamStateAsync(ParticipationStreamKey.For(campaign, "poison"), Ct)).ShouldBeNull();
         (await session.Query<Participant>().CountAsync(p => p.CampaignId == campaign, Ct)).ShouldBe(6);
+
+        // The failed statement is logged without the data it carried (Marten's own logger writes every parameter).
+        var logged = app.Logs.Entries.Where(e => e.Line.Contains("A database command failed", StringComparison.Ordinal)).ToList();
+        logged.ShouldNotBeEmpty();
+        logged.ShouldAllBe(e => !e.Line.Contains(poison.Jti!, StringComparison.Ordinal) && !e.Line.Contains("comment", StringComparison.Ordinal));
+        app.Logs.Lines.ShouldAllBe(line => !line.Contains(poison.Jti!, StringComparison.Ordinal));
     }
 
     private static string? FindPostgresState(Exception exception)

@@ -238,17 +238,21 @@ public sealed class DatabaseRestartTests(AppFixture app)
             lost.Add(answer);
         }
 
-        // Then under concurrency: 40 participants at once, 8 of whose commits lose their answers.
-        proxy.Arm(8);
+        // Then under concurrency: 40 participants at once, decided in batches, the answers of some of whose commits
+        // are lost. A lost commit answer is a 503 for every request its batch decided (none of them can know).
+        var cutBeforeBurst = proxy.CutCommits;
+        proxy.Arm(3);
         var burst = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
         {
             var token = NewToken($"burst{i}", out var jti);
             return SendAsync(client, token, jti, 2, ct);
         }));
-        proxy.Armed.ShouldBe(0, "every armed cut happened");
+        proxy.Arm(-proxy.Armed);
+        var cutInBurst = proxy.CutCommits - cutBeforeBurst;
+        cutInBurst.ShouldBeGreaterThan(0, "the burst committed in batches, at least one of whose answers was lost");
         burst.Where(a => a.Failure is not null || a.Status is not (HttpStatusCode.Created or HttpStatusCode.ServiceUnavailable))
             .Select(a => $"{a.Failure} {(int?)a.Status} {a.Code}").ShouldBeEmpty(api.RecentOutput);
-        burst.Count(a => a.Status == HttpStatusCode.ServiceUnavailable).ShouldBe(8);
+        burst.Count(a => a.Status == HttpStatusCode.ServiceUnavailable).ShouldBeGreaterThanOrEqualTo(cutInBurst);
         burst.Where(a => a.Status == HttpStatusCode.ServiceUnavailable).ShouldAllBe(a => a.Code == "service_unavailable" && a.ContentType == "application/problem+json");
         foreach (var answer in burst.Where(a => a.Status == HttpStatusCode.Created))
         {

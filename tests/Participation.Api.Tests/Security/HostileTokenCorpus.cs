@@ -536,7 +536,7 @@ public static class HostileTokenCorpus
             w => Form(w.Enc, w.Encrypt(TestTokens.Hs256(HostileWorld.OtherSecret, w.Claims(w.Enc2))), w.Enc2));
         yield return Case("jwe-around-an-unsigned-jws-in-another-casing", Rfc8725Composition + "; RFC 8725 §2.1", AlgorithmNotAllowed, WhyInner,
             w => Form(w.Enc, w.Encrypt(TestTokens.Unsigned(w.Claims(w.Enc), "nOnE"))));
-        yield return Case("jwe-in-a-jwe-around-an-unsigned-jws", Rfc8725Composition, Malformed, "The content of a JWE must be a signed token (three parts), not another JWE: token_malformed.",
+        yield return Case("jwe-in-a-jwe-around-an-unsigned-jws", Rfc8725Composition, DecryptionFailed, "The content of a JWE must be a signed token (three parts), not another JWE: an envelope failure, token_decryption_failed.",
             w => Form(w.Enc, w.Encrypt(w.Encrypt(TestTokens.Unsigned(w.Claims(w.Enc))))));
         yield return Case("jwe-encrypted-to-the-attackers-key-with-the-accounts-kid", Rfc8725Composition, DecryptionFailed, WhyEnvelope,
             w => Form(w.Enc, w.Encrypt(w.Hs(w.Claims(w.Enc)), to: ((RsaSecurityKey)w.Attacker.SigningKey).Rsa)));

@@ -169,9 +169,9 @@ public sealed class HostileWorld(AppFixture app) : IAsyncLifetime
                          where exists (select 1 from ids where strpos(s.id, ids.id) > 0)),
               'participantEvents', (select count(*) from participation.mt_events e
                          where e.stream_id like 'participation:%' and split_part(e.stream_id, ':', 2) = any(@campaigns)),
-              'histories', (select count(*) from participation.mt_doc_participanthistory h where h.data ->> 'campaignId' = any(@campaigns)),
+              'histories', (select count(*) from participation.mt_doc_participant h where h.data ->> 'campaignId' = any(@campaigns)),
               'rows', (select count(*) from participation.participation_rows r where r.campaign_id = any(@campaigns)),
-              'places', (select count(*) || ':' || coalesce(sum(p.accepted), 0) from participation.campaign_place_shards p where p.campaign_id = any(@campaigns)),
+              'places', (select count(*) || ':' || coalesce(sum(p.accepted), 0) from participation.campaign_places p where p.campaign_id = any(@campaigns)),
               'campaigns', (select string_agg(c.id || '@' || c.mt_version, ',' order by c.id) from participation.mt_doc_campaign c where c.id = any(@campaigns)),
               'accounts', (select string_agg(a.id || '@' || a.mt_version, ',' order by a.id) from participation.mt_doc_account a where a.id = any(@accounts)),
               'apiKeys', (select count(*) from participation.mt_doc_apikey k where k.data ->> 'accountId' = any(@accounts)),

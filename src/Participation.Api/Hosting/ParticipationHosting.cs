@@ -103,6 +103,7 @@ public static class ParticipationHosting
             })
             .UseLightweightSessions()
             .ApplyAllDatabaseChangesOnStartup()
+            .InitializeWith<ReportingUpgrade>()
             .IntegrateWithWolverine(integration =>
             {
                 // Async projections (campaign reports, participation rows) run on exactly one API process, chosen and

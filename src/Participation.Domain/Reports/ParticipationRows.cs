@@ -17,7 +17,13 @@ public sealed partial class ParticipationRowsProjection : EventProjection
 
     private readonly string _table;
 
-    public ParticipationRowsProjection(string schemaName)
+    public ParticipationRowsProjection(string schemaName) => _table = $"{schemaName}.{TableName}";
+
+    /// <summary>
+    /// The rows' table. Registered with the store's own schema objects (<see cref="MartenConfiguration"/>): a projection
+    /// inside a composite does not have its <c>SchemaObjects</c> created.
+    /// </summary>
+    public static Table CreateTable(string schemaName)
     {
         var table = new Table($"{schemaName}.{TableName}");
         table.AddColumn<long>("seq").AsPrimaryKey();
@@ -29,9 +35,7 @@ public sealed partial class ParticipationRowsProjection : EventProjection
         table.AddColumn<DateTimeOffset>("at").NotNull();
         table.AddColumn<string>("jti");
         table.Indexes.Add(new IndexDefinition($"ix_{TableName}_campaign_seq") { Columns = ["campaign_id", "seq"] });
-        SchemaObjects.Add(table);
-        Options.DeleteDataInTableOnTeardown(table.Identifier.QualifiedName);
-        _table = table.Identifier.QualifiedName;
+        return table;
     }
 
     public string QualifiedTableName => _table;

@@ -3,7 +3,7 @@
 #
 #   bench/run.sh [--quick | --focus] [--no-doc] [--label TEXT]
 #
-#   (default)  full run, about 20-25 min: pgbench ceiling at 8/16/32 clients, cold start, every scenario
+#   (default)  full run, about 16 min (quiet machine): pgbench ceiling at 8/16/32 clients, cold start, every scenario
 #              (new participants at 8/32/64 connections, returning, over-limit, replay storm, mix) for HS256 and
 #              RS256 on one API process, then the key scenarios on three API processes sharing the database, then
 #              the ceiling and the headline (new participants, 32 connections) again

@@ -29,7 +29,9 @@ public static class ApiKeyEndpoints
     private static async Task<IResult> CreateKey(string accountId, HttpContext http, IDocumentSession session, TimeProvider time, CancellationToken ct)
     {
         var caller = Caller.Of(http);
-        if (!caller.CanAccess(accountId) || !Identifiers.IsValid(accountId) || await session.LoadAsync<Account>(accountId, ct) is null)
+        // The account's row, locked until the commit: creations at once are counted against the limit one after the
+        // other, and each appends to the account's audit stream in turn (AccountRows).
+        if (!caller.CanAccess(accountId) || !Identifiers.IsValid(accountId) || await AccountRows.LoadForUpdateAsync(session, accountId, ct) is null)
         {
             return AccountEndpoints.AccountNotFound();
         }
@@ -79,6 +81,14 @@ public static class ApiKeyEndpoints
 
         if (key.RevokedAt is null)
         {
+            // As for a creation: the account's row serialises the writes to its audit stream; read the key again under it.
+            await AccountRows.LoadForUpdateAsync(session, accountId, ct);
+            key = await session.LoadAsync<ApiKey>(id, ct);
+            if (key is null || key.RevokedAt is not null)
+            {
+                return TypedResults.NoContent();
+            }
+
             var now = time.GetUtcNow();
             session.Store(key with { RevokedAt = now });
             session.Events.Append(AuditStream.For(accountId), new ApiKeyRevoked(accountId, key.Prefix, caller.KeyPrefix, now));

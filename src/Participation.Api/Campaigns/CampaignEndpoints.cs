@@ -103,7 +103,9 @@ public static partial class CampaignEndpoints
         var errors = Validate(body!);
         if (errors.Count == 0)
         {
-            if (!caller.CanAccess(body!.AccountId!) || await session.LoadAsync<Account>(body.AccountId!, ct) is null)
+            // The account's row too (after the campaign's: every path that locks both takes them in that order), so
+            // that the writes to the account's audit stream go one after the other (AccountRows).
+            if (!caller.CanAccess(body!.AccountId!) || await AccountRows.LoadForUpdateInTransactionAsync(session, body.AccountId!, ct) is null)
             {
                 errors["accountId"] = ["No such account."];
             }

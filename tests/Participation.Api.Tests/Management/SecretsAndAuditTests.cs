@@ -82,4 +82,61 @@ public sealed class SecretsAndAuditTests(AppFixture app)
         entries[3].e.GetProperty("data").GetProperty("configuration").GetProperty("limits").GetProperty("perParticipant").GetInt32().ShouldBe(4);
         entries.ShouldAllBe(e => e.e.GetProperty("at").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddMinutes(-5));
     }
+
+    [Fact]
+    public async Task ConcurrentChangesToOneAccountAreEachAuditedOnce()
+    {
+        // Every management write of an account appends to the one audit stream of that account; writes that race
+        // (API keys, campaigns, token settings at once) must all succeed and each leave exactly one audit event.
+        var account = await _given.HmacAccountAsync();
+        using var admin = app.AdminClient();
+        var campaigns = Enumerable.Range(0, 8).Select(_ => Given.NewId("cmp")).ToList();
+        var writes = new List<Task<HttpResponseMessage>>();
+        for (var i = 0; i < 8; i++)
+        {
+            writes.Add(admin.PostAsync($"/v1/accounts/{account}/api-keys", null, Ct));
+            writes.Add(admin.PutAsJsonAsync($"/v1/campaigns/{campaigns[i]}", new { accountId = account, name = $"Race {i}", limits = new { perParticipant = 1 } }, Ct));
+            writes.Add(admin.PutAsJsonAsync($"/v1/accounts/{account}/secure-token", new { method = "hmac", secret = TestTokens.Secret }, Ct));
+        }
+
+        var answers = await Task.WhenAll(writes);
+        foreach (var answer in answers)
+        {
+            ((int)answer.StatusCode).ShouldBeInRange(200, 201, await answer.Content.ReadAsStringAsync(Ct));
+            answer.Dispose();
+        }
+
+        var audit = await ApiAnswer.From(await admin.GetAsync($"/v1/accounts/{account}/audit", Ct));
+        audit.Status.ShouldBe(HttpStatusCode.OK, audit.Body);
+        var types = audit.Json.EnumerateArray().Select(e => e.GetProperty("type").GetString()).ToList();
+        types.Count(t => t == "apiKeyCreated").ShouldBe(8);
+        types.Count(t => t == "campaignSaved").ShouldBe(8);
+        types.Count(t => t == "secureTokenConfigured").ShouldBe(9, "one by the arrangement, eight by the race");
+
+        await using var session = app.Store.QuerySession();
+        var versions = await session.QueryAsync<long>("select version from participation.mt_events where stream_id = ? order by version", Ct, "audit:" + account);
+        versions.ShouldBe(Enumerable.Range(1, versions.Count).Select(v => (long)v).ToList(), "the audit stream has no gap and no duplicate");
+    }
+
+    [Fact]
+    public async Task ConcurrentCreationsOfOneAccountCreateItOnce()
+    {
+        var account = Given.NewId("acc");
+        using var admin = app.AdminClient();
+        var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            admin.PutAsJsonAsync($"/v1/accounts/{account}", new { name = $"Racer {i}" }, Ct)));
+
+        answers.Count(a => a.StatusCode == HttpStatusCode.Created).ShouldBe(1);
+        answers.Count(a => a.StatusCode == HttpStatusCode.OK).ShouldBe(7);
+        foreach (var answer in answers)
+        {
+            answer.Dispose();
+        }
+
+        var audit = await ApiAnswer.From(await admin.GetAsync($"/v1/accounts/{account}/audit", Ct));
+        var saved = audit.Json.EnumerateArray().Where(e => e.GetProperty("type").GetString() == "accountSaved").ToList();
+        saved.Count.ShouldBe(8);
+        saved.Count(e => e.GetProperty("data").GetProperty("created").GetBoolean()).ShouldBe(1);
+        saved[0].GetProperty("data").GetProperty("created").GetBoolean().ShouldBeTrue("the first record of the stream is the creation");
+    }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -386,6 +387,53 @@ public sealed class JwksTests : IAsyncLifetime
         Fetches()[2].ShouldBe(("failure", "timeout"));
         server.Requests.ShouldBe(3);
         (await Validate(Token(Rsa1, "k1"))).ShouldBeAccepted();
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_connect_that_never_completes_ends_at_the_connect_timeout_as_a_timeout()
+    {
+        var ct = TestContext.Current.CancellationToken;
+
+        // Only the connect timeout can end this fetch: the request timeout is far beyond the test's own bound.
+        options.ConnectTimeout = TimeSpan.FromMilliseconds(300);
+        options.RequestTimeout = TimeSpan.FromMinutes(10);
+
+        // A listener that never accepts, its accept queue filled: the kernel then drops the next SYNs, so a connect
+        // to it neither succeeds nor fails (a host that is down or firewalled looks the same from here).
+        using var silent = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        silent.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        silent.Listen(0);
+        var port = ((IPEndPoint)silent.LocalEndPoint!).Port;
+        var fillers = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 64; i++)
+            {
+                var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                fillers.Add(filler);
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                attempt.CancelAfter(TimeSpan.FromMilliseconds(500));
+                try
+                {
+                    await filler.ConnectAsync(IPAddress.Loopback, port, attempt.Token);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    break;
+                }
+            }
+
+            fillers.Count.ShouldBeLessThan(64, "the accept queue should fill up");
+            using var client = JwksFetcher.CreateClient(options);
+            var fetch = await new JwksFetcher(client, options).FetchAsync(new Uri($"http://127.0.0.1:{port}/jwks.json"), ct);
+
+            fetch.Failure.ShouldBe("timeout");
+            fetch.Body.ShouldBeNull();
+        }
+        finally
+        {
+            fillers.ForEach(f => f.Dispose());
+        }
     }
 
     [Theory]

@@ -25,6 +25,12 @@ public sealed partial class ExceptionProblems(ILogger<ExceptionProblems> logger,
             code = Problems.RequestInvalid;
             detail = "The request could not be read.";
         }
+        else if (exception is Participations.UnstorableRequestException)
+        {
+            status = StatusCodes.Status400BadRequest;
+            code = Problems.RequestInvalid;
+            detail = "The request carries text that cannot be stored (U+0000).";
+        }
         else if (exception is Accounts.SecretsUnavailableException)
         {
             LogSecretsUnavailable(logger, exception);

@@ -109,15 +109,11 @@ internal sealed partial class ParticipationBatch(IDocumentStore store, Participa
 
     private async Task<ParticipationDecision[]> DecideAndCommitAsync(IReadOnlyList<PendingParticipation> batch, CancellationToken ct)
     {
-        // The batch owns its connection and transaction (the session commits it on SaveChanges), so that a connection a
-        // statement fault left unusable is still checked out here when the pool is cleared, and is closed, not pooled.
-        await using var connection = store.Storage.Database.CreateConnection();
-        await connection.OpenAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
-        await using var session = store.LightweightSession(Marten.Services.SessionOptions.ForTransaction(transaction, shouldAutoCommit: true));
+        await using var session = store.LightweightSession();
 
         // The inline projection applies the batch's events to the snapshots read below instead of reading them again.
         session.UseIdentityMapFor<Participant>();
+        await session.BeginTransactionAsync(ct);
 
         // Round trip 1: the participants' snapshots (one statement for the whole batch), the configuration versions
         // and the places.
@@ -215,9 +211,9 @@ internal sealed partial class ParticipationBatch(IDocumentStore store, Participa
         {
             // A parameter PostgreSQL refuses at bind time (jsonb it cannot store) leaves Npgsql 10.0.3's bookkeeping of
             // auto-prepared statements wrong on this connection: its next batches fail with "unexpected backend
-            // message" (reproduced with Npgsql alone; docs/design.md). Clearing the pool while this batch still holds
-            // the connection closes it when it is disposed, instead of returning it to the pool.
-            NpgsqlConnection.ClearPool(connection);
+            // message" (reproduced with Npgsql alone; docs/design.md). The connection is closed instead of pooled.
+            // Text jsonb cannot hold never gets here (UnstorableText): this is for whatever else the database refuses.
+            NpgsqlConnection.ClearPool(session.Connection);
             throw;
         }
 

@@ -28,7 +28,20 @@ public sealed partial class ApiProcess : IAsyncDisposable
     public IReadOnlyList<string> StandardOutput => [.. _standardOutput];
 
     /// <summary>The last lines the process wrote (warnings and errors), for failure messages.</summary>
-    public string RecentOutput => string.Join(Environment.NewLine, _output.TakeLast(40));
+    public string RecentOutput
+    {
+        get
+        {
+            // The first errors the process logged (with the lines that follow them: the exception), then the last lines.
+            var lines = _output.ToArray();
+            var errors = lines.Select((line, i) => (line, i))
+                .Where(x => x.line.Contains("fail:", StringComparison.Ordinal) || x.line.Contains("crit:", StringComparison.Ordinal))
+                .OrderBy(x => x.line.Contains("ExceptionProblems", StringComparison.Ordinal) ? 0 : 1)
+                .Take(3)
+                .SelectMany(x => lines.Skip(x.i).Take(8));
+            return string.Join(Environment.NewLine, errors.Append("...").Concat(lines.TakeLast(40)));
+        }
+    }
 
     public Uri Address { get; }
 

@@ -17,6 +17,7 @@
 # Environment (for experiments; the documented figures use none of them):
 #   BENCH_API_ENV    extra environment of the API processes, e.g. "DOTNET_TieredPGO=0 DOTNET_gcServer=0"
 #   BENCH_NPGSQL     appended to the API's connection string, e.g. "Maximum Pool Size=40;No Reset On Close=true"
+#   BENCH_PG_SETTINGS  extra PostgreSQL settings, space-separated, e.g. "autovacuum=off"
 #   BENCH_PG_BIN     PostgreSQL server binaries (default: highest /usr/lib/postgresql/*/bin)
 #   BENCH_SKIP_BUILD=1  use the Release build already in artifacts/
 #
@@ -204,6 +205,8 @@ PG_SETTINGS=(
   -c pg_stat_statements.track=all
   -c log_min_messages=warning
 )
+# Experiments only (documented figures use none): extra server settings, e.g. BENCH_PG_SETTINGS="autovacuum=off".
+for setting in ${BENCH_PG_SETTINGS:-}; do PG_SETTINGS+=(-c "$setting"); done
 # Durability: PostgreSQL's defaults (fsync, synchronous_commit and full_page_writes on), as in production.
 
 start_postgres() {

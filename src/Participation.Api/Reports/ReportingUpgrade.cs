@@ -7,12 +7,12 @@ namespace Participation.Api.Reports;
 
 /// <summary>
 /// A database written before campaign reports and participation rows ran as one composite projection
-/// (<see cref="ReportingProjections"/>) has their progressions but not the composite's, and the composite did not catch
-/// up on such a database (its own progression never appeared; <c>RebuildAndRestartTests</c>). At start-up, before the daemon runs
-/// (Marten applies initial data right after the schema), such a database loses both read models and their
-/// progressions, and the composite rebuilds them from the events. Upgrade with one API process first (a second
-/// process starting at the same moment could project a batch that this then deletes; `projections rebuild -p
-/// Reporting` repairs that).
+/// (<see cref="ReportingProjections"/>) has their progressions but not the composite's, and the composite did not
+/// catch up on such a database (its own progression never appeared; <c>RebuildAndRestartTests</c>). At start-up,
+/// before the daemon runs (Marten applies initial data right after the schema), such a database loses both read
+/// models and their progressions, and the composite rebuilds them from the events. Upgrade with one API process
+/// first (a second process starting at the same moment could project a batch that this then deletes;
+/// `projections rebuild -p Reporting` repairs that).
 /// </summary>
 public sealed partial class ReportingUpgrade(ILogger<ReportingUpgrade> logger) : IInitialData
 {

@@ -44,14 +44,15 @@ internal sealed partial class ParticipationBatch(IDocumentStore store, Participa
 
     public async Task RunAsync(IReadOnlyList<PendingParticipation> batch, CancellationToken stopping)
     {
-        if (batch.Any(p => UnstorableText.In(p.Command)))
+        var unstorable = batch.Where(p => UnstorableText.In(p.Command)).ToList();
+        if (unstorable.Count > 0)
         {
-            foreach (var pending in batch.Where(p => UnstorableText.In(p.Command)))
+            foreach (var pending in unstorable)
             {
                 pending.Fail(new UnstorableRequestException());
             }
 
-            batch = [.. batch.Where(p => !UnstorableText.In(p.Command))];
+            batch = [.. batch.Except(unstorable)];
             if (batch.Count == 0)
             {
                 return;

@@ -185,7 +185,8 @@ public sealed class RebuildAndRestartTests(AppFixture app)
         await third.DisposeAsync();
 
         // A database as the versions before the composite projection left it: the same read models, but the
-        // progressions of two separate projections. Starting on it must not fold the events onto the reports again.
+        // progressions of two separate projections, none of the composite. Starting on it, the reports must catch up
+        // with the events and count each one once (without the upgrade, the composite never caught up).
         await using (var connection = new Npgsql.NpgsqlConnection(connectionString))
         {
             await connection.OpenAsync(Ct);

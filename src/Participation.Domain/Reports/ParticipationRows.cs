@@ -17,7 +17,11 @@ public sealed partial class ParticipationRowsProjection : EventProjection
 
     private readonly string _table;
 
-    public ParticipationRowsProjection(string schemaName) => _table = $"{schemaName}.{TableName}";
+    public ParticipationRowsProjection(string schemaName)
+    {
+        _table = $"{schemaName}.{TableName}";
+        Options.DeleteDataInTableOnTeardown(_table);
+    }
 
     /// <summary>
     /// The rows' table. Registered with the store's own schema objects (<see cref="MartenConfiguration"/>): a projection

@@ -20,6 +20,8 @@
 #   BENCH_PG_SETTINGS  extra PostgreSQL settings, space-separated, e.g. "autovacuum=off"
 #   BENCH_PG_BIN     PostgreSQL server binaries (default: highest /usr/lib/postgresql/*/bin)
 #   BENCH_SKIP_BUILD=1  use the Release build already in artifacts/
+#   BENCH_FOCUS_ALGS  the runs of --focus, in order (default "hs256 rs256"), e.g. "rs256 hs256 rs256 hs256" to see
+#                    whether a figure depends on the algorithm or on how many runs came before it
 #
 # It starts its own throwaway PostgreSQL cluster (same settings for every figure), builds and starts the API in
 # Release, creates accounts and campaigns through the management API, mints every token before the measured windows
@@ -672,7 +674,7 @@ case "$MODE" in
     measure mix hs256 32
     ;;
   focus)
-    for alg in hs256 rs256; do measure new "$alg" 32; done
+    for alg in ${BENCH_FOCUS_ALGS:-hs256 rs256}; do measure new "$alg" 32; done
     ;;
   cap)
     for _ in 1 2; do for s in new capped capfull; do measure "$s" hs256 32; done; done

@@ -85,9 +85,12 @@ public sealed class HostileTokenTests(AppFixture app, HostileWorld world) : ICla
         leaked.ShouldBeEmpty(because);
 
         // No key URL of the token was fetched: the attacker's server (which would serve a key verifying the attack)
-        // got no request, and the partner's configured JWKS was fetched at most once (a refetch for an unknown kid).
+        // got no request, and the partner's configured JWKS was fetched at most once for this token (a refetch for an
+        // unknown kid), plus once more if its cached keys came due meanwhile: the routine refresh the token's arrival
+        // starts does not hold back the forced one (a partner rotating its keys is not kept waiting by a refresh).
+        // That many tokens cost at most one forced refetch per cooldown is JwksTests' burst test.
         world.AttackerKeys.Requests.ShouldBe(0, because);
-        (world.PartnerKeys.Requests - partnerFetchesBefore).ShouldBeLessThanOrEqualTo(1, because);
+        (world.PartnerKeys.Requests - partnerFetchesBefore).ShouldBeLessThanOrEqualTo(2, because);
 
         // No state change, read from the database: nothing on the participant streams of the world's campaigns, and no
         // event, stream, document or row anywhere that names the world's campaigns, accounts or the canary changed.

@@ -137,22 +137,21 @@ public sealed class ParticipationRowsProjection : EventProjection, IJasperFxProj
         {
             ArgumentNullException.ThrowIfNull(builder);
             builder.Append($"insert into {table} (seq, campaign_id, sub, outcome, number, participation_id, at, jti) select * from unnest(");
-            builder.AppendParameter(_seq.ToArray());
-            builder.Append("::bigint[], ");
-            builder.AppendParameter(_campaignId.ToArray());
-            builder.Append("::text[], ");
-            builder.AppendParameter(_sub.ToArray());
-            builder.Append("::text[], ");
-            builder.AppendParameter(_outcome.ToArray());
-            builder.Append("::text[], ");
-            builder.AppendParameter(_number.ToArray());
-            builder.Append("::integer[], ");
-            builder.AppendParameter(_participationId.ToArray());
-            builder.Append("::uuid[], ");
-            builder.AppendParameter(_at.ToArray());
-            builder.Append("::timestamptz[], ");
-            builder.AppendParameter(_jti.ToArray());
-            builder.Append("::text[]) on conflict (seq) do nothing");
+            Column(builder, _seq, "bigint", ", ");
+            Column(builder, _campaignId, "text", ", ");
+            Column(builder, _sub, "text", ", ");
+            Column(builder, _outcome, "text", ", ");
+            Column(builder, _number, "integer", ", ");
+            Column(builder, _participationId, "uuid", ", ");
+            Column(builder, _at, "timestamptz", ", ");
+            Column(builder, _jti, "text", ") on conflict (seq) do nothing");
+        }
+
+        /// <summary>One column's values as one typed array parameter, cast to its PostgreSQL array type.</summary>
+        private static void Column<T>(ICommandBuilder builder, List<T> values, string type, string then)
+        {
+            builder.AppendParameter(values.ToArray());
+            builder.Append($"::{type}[]{then}");
         }
 
         public Task PostprocessAsync(DbDataReader reader, IList<Exception> exceptions, CancellationToken token) => Task.CompletedTask;
